@@ -1,0 +1,1 @@
+"""deeplearn: four deep-learning projects as one functional JAX/Flax codebase."""

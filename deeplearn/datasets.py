@@ -1,0 +1,75 @@
+"""TFDS datasets, prepared online by download or offline from the publisher's raw files."""
+
+import os
+from collections.abc import Mapping
+
+import numpy as np
+import tensorflow_datasets as tfds
+import tree
+
+from deeplearn.errors import UserError
+
+
+class _ManualDirDownloads:
+  """Stands in for TFDS's download manager: each URL is served by the file of the same name in `manual_dir`.
+
+  The builder's own generation code then runs unchanged, so the prepared dataset is
+  the one an online download gives, without the download's checksum of the archive bytes.
+  """
+
+  def __init__(self, download_manager: tfds.download.DownloadManager, manual_dir: str):
+    self._download_manager = download_manager
+    self._manual_dir = manual_dir
+
+  def _local_path(self, url: str) -> str:
+    path = os.path.join(self._manual_dir, os.path.basename(url))
+    if not os.path.exists(path):
+      raise UserError(
+          f'manual_dir {self._manual_dir!r} has no {os.path.basename(url)!r}; it should hold the '
+          f'files as their publisher ships them (this one from {url}).')
+    return path
+
+  def download(self, url_or_urls):
+    return tree.map_structure(self._local_path, url_or_urls)
+
+  def download_and_extract(self, url_or_urls):
+    return self._download_manager.extract(self.download(url_or_urls))
+
+  def __getattr__(self, name: str):
+    return getattr(self._download_manager, name)
+
+
+def _prepare_from_manual_dir(builder: tfds.core.DatasetBuilder, manual_dir: str) -> None:
+  split_generators = builder._split_generators  # pylint: disable=protected-access
+  builder._split_generators = (  # pylint: disable=protected-access
+      lambda download_manager: split_generators(_ManualDirDownloads(download_manager, manual_dir)))
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+
+
+def prepared_builder(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.DatasetBuilder:
+  """The TFDS builder for `name`, preparing the data first when `data_dir` lacks it."""
+  builder = tfds.builder(name, data_dir=data_dir or None)
+  if builder.is_prepared():
+    return builder
+  if manual_dir:
+    if not os.path.isdir(manual_dir):
+      raise UserError(f'config.manual_dir={manual_dir!r} is not a folder.')
+    _prepare_from_manual_dir(builder, manual_dir)
+    return builder
+  try:
+    builder.download_and_prepare()
+  except Exception as e:  # pylint: disable=broad-except
+    raise UserError(
+        f'Dataset {name!r} is not prepared in {builder.data_dir!r} and TFDS could not download '
+        f'it ({type(e).__name__}: {str(e)[:200]}). Either let TFDS download it (a machine with '
+        f'internet access), or pass --config.manual_dir=FOLDER holding the raw files as '
+        f'the publisher ships them.') from e
+  return builder
+
+
+def load_split(name: str, split: str, *, data_dir: str, manual_dir: str) -> dict[str, np.ndarray]:
+  """One whole split as numpy arrays, one entry per feature."""
+  builder = prepared_builder(name, data_dir=data_dir, manual_dir=manual_dir)
+  arrays: Mapping[str, np.ndarray] = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
+  return dict(arrays)

@@ -1,0 +1,60 @@
+"""Batches from in-memory splits: training batches as a pure function of the step, eval batches padded and masked."""
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from deeplearn.errors import UserError
+
+Batch = dict[str, np.ndarray]
+
+
+def num_examples(arrays: Batch) -> int:
+  return len(next(iter(arrays.values())))
+
+
+class ShuffledBatches:
+  """Training batches of a split; epoch `e` visits the examples in a permutation seeded by `(seed, e)`.
+
+  The batch of a step depends only on the step, so a resumed run reads what an unbroken run reads.
+  Each process takes its own contiguous rows of every global batch.
+  """
+
+  def __init__(self, arrays: Batch, batch_size: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    self.arrays = arrays
+    self.batch_size = batch_size
+    self.seed = seed
+    self.steps_per_epoch = num_examples(arrays) // batch_size
+    self._local_batch_size = batch_size // process_count
+    self._local_offset = process_index * self._local_batch_size
+    self._epoch = -1
+    self._order = np.empty(0, np.int64)
+    if self.steps_per_epoch == 0:
+      raise UserError(f'batch_size={batch_size} exceeds the {num_examples(arrays)} training examples; '
+                      'lower --config.batch_size.')
+
+  def _permutation(self, epoch: int) -> np.ndarray:
+    if epoch != self._epoch:
+      self._epoch = epoch
+      self._order = np.random.default_rng([self.seed, epoch]).permutation(num_examples(self.arrays))
+    return self._order
+
+  def __call__(self, step: int) -> Batch:
+    epoch, index = divmod(step, self.steps_per_epoch)
+    start = index * self.batch_size + self._local_offset
+    rows = self._permutation(epoch)[start:start + self._local_batch_size]
+    return {k: v[rows] for k, v in self.arrays.items()}
+
+
+def padded_batches(arrays: Batch, batch_size: int) -> Iterator[Batch]:
+  """Every example exactly once, in order; the last batch is padded, with `mask` False on padding."""
+  total = num_examples(arrays)
+  for start in range(0, total, batch_size):
+    size = min(batch_size, total - start)
+    batch = {k: v[start:start + size] for k, v in arrays.items()}
+    batch['mask'] = np.ones(size, bool)
+    if size < batch_size:
+      batch = {k: np.concatenate([v, np.zeros((batch_size - size,) + v.shape[1:], v.dtype)])
+               for k, v in batch.items()}
+    yield batch

@@ -1,0 +1,35 @@
+"""Trains and evaluates the task a config file chooses.
+
+  python -m deeplearn.main --config=configs/mnist.py --workdir=runs/mnist [--config.FIELD=VALUE ...]
+"""
+
+import sys
+
+import jax
+import tensorflow as tf
+from absl import app, flags, logging
+from ml_collections import config_flags
+
+from deeplearn import train
+from deeplearn.errors import UserError
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Folder for checkpoints and metrics; rerun to resume.')
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file; override fields with --config.FIELD=VALUE.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
+  logging.info('JAX devices: %s', jax.devices())
+  logging.info('Config:\n%s', _CONFIG.value)
+  try:
+    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except UserError as e:
+    logging.error('%s', e)
+    sys.exit(f'error: {e}')
+
+
+if __name__ == '__main__':
+  app.run(main)

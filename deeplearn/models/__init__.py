@@ -1,0 +1,1 @@
+"""Flax (linen) models, chosen by name from a config."""

@@ -1,0 +1,51 @@
+"""Image classifiers for 28x28 greyscale images."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from deeplearn.models.layers import Im2ColConv
+
+
+class OriginalCNN(nn.Module):
+  """The course notebook's CNN: two strided 3x3 convolutions and three dense layers."""
+  num_classes: int = 10
+  dropout_rate: float = 0.0
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    x = nn.relu(Im2ColConv(8, (3, 3), strides=(2, 2), padding='VALID')(x))
+    x = nn.relu(Im2ColConv(16, (3, 3), strides=(2, 2), padding='VALID')(x))
+    x = x.reshape((x.shape[0], -1))
+    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    x = nn.relu(nn.Dense(128)(x))
+    x = nn.relu(nn.Dense(64)(x))
+    return nn.Dense(self.num_classes)(x)
+
+
+class ConvBlock(nn.Module):
+  """Two 3x3 convolutions with BatchNorm and ReLU, then 2x2 max-pooling."""
+  features: int
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool) -> jax.Array:
+    for _ in range(2):
+      x = Im2ColConv(self.features, (3, 3), use_bias=False)(x)
+      x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+      x = nn.relu(x)
+    return nn.max_pool(x, (2, 2), strides=(2, 2))
+
+
+class StrongCNN(nn.Module):
+  """A small VGG-style network: ConvBlocks of growing width, global average pooling, dropout, a linear head."""
+  num_classes: int = 10
+  widths: tuple[int, ...] = (16, 32, 64)
+  dropout_rate: float = 0.3
+
+  @nn.compact
+  def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
+    for width in self.widths:
+      x = ConvBlock(width)(x, train)
+    x = jnp.mean(x, axis=(1, 2))
+    x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    return nn.Dense(self.num_classes)(x)

@@ -1,0 +1,46 @@
+"""What a task hands the generic training loop."""
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import ml_collections
+from clu import metrics
+
+from deeplearn.input_pipeline import Batch, ShuffledBatches
+from deeplearn.train_state import TrainState
+
+TrainStep = Callable[[TrainState, Batch, jax.Array], tuple[TrainState, metrics.Collection]]
+EvalStep = Callable[[TrainState, Batch], metrics.Collection]
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+  """A model, its pure steps and its data, as the generic loop in `train.py` runs them.
+
+  Attributes:
+    init_state: rng -> the initial TrainState.
+    train_step: pure `(state, batch, rng) -> (state, metrics)`.
+    eval_step: pure `(state, batch) -> metrics`; honours `batch['mask']`.
+    train_batches: the training batch of each step.
+    eval_splits: metric prefix (e.g. 'eval') -> a whole split evaluated under it.
+    num_train_steps: how many steps the run takes.
+  """
+  init_state: Callable[[jax.Array], TrainState]
+  train_step: TrainStep
+  eval_step: EvalStep
+  train_batches: ShuffledBatches
+  eval_splits: Mapping[str, Batch]
+  num_train_steps: int
+
+
+def num_train_steps(config: ml_collections.ConfigDict, steps_per_epoch: int) -> int:
+  """`config.num_train_steps` when positive, else `num_epochs` whole epochs."""
+  if config.num_train_steps > 0:
+    return config.num_train_steps
+  return config.num_epochs * steps_per_epoch
+
+
+def loader_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  return dict(data_dir=config.data_dir, manual_dir=config.manual_dir)

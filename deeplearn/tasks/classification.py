@@ -1,0 +1,109 @@
+"""Image classification on TFDS image datasets (MNIST, Fashion-MNIST)."""
+
+import functools
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+from clu import metrics
+
+from deeplearn import datasets, input_pipeline, optimizers
+from deeplearn.errors import UserError
+from deeplearn.input_pipeline import Batch
+from deeplearn.models import cnn
+from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
+from deeplearn.train_state import TrainState
+
+
+@flax.struct.dataclass
+class ClassificationMetrics(metrics.Collection):
+  loss: metrics.Average.from_output('loss')
+  accuracy: metrics.Accuracy
+
+
+def create_model(config: ml_collections.ConfigDict) -> nn.Module:
+  models = {
+      'original_cnn': lambda: cnn.OriginalCNN(config.num_classes, config.dropout_rate),
+      'strong_cnn': lambda: cnn.StrongCNN(config.num_classes, tuple(config.widths), config.dropout_rate),
+  }
+  if config.model not in models:
+    raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')
+  return models[config.model]()
+
+
+def to_float(images: jax.Array) -> jax.Array:
+  """uint8 pixels to float32 in [0, 1]."""
+  return images.astype(jnp.float32) / 255.0
+
+
+def augment(rng: jax.Array, images: jax.Array, max_shift: int, flip: bool) -> jax.Array:
+  """Shifts each image by up to `max_shift` pixels (zero fill) and, if `flip`, mirrors half of them."""
+  shift_rng, flip_rng = jax.random.split(rng)
+  n, h, w, _ = images.shape
+  if max_shift:
+    padded = jnp.pad(images, ((0, 0), (max_shift, max_shift), (max_shift, max_shift), (0, 0)))
+    offsets = jax.random.randint(shift_rng, (n, 2), 0, 2 * max_shift + 1)
+    crop = lambda image, offset: jax.lax.dynamic_slice(image, (offset[0], offset[1], 0), (h, w, image.shape[-1]))
+    images = jax.vmap(crop)(padded, offsets)
+  if flip:
+    mirrored = jax.random.bernoulli(flip_rng, 0.5, (n, 1, 1, 1))
+    images = jnp.where(mirrored, images[:, :, ::-1, :], images)
+  return images
+
+
+def init_state(rng: jax.Array, *, model: nn.Module, tx: optax.GradientTransformation,
+               image_shape: tuple[int, ...]) -> TrainState:
+  variables = model.init(rng, jnp.zeros((1, *image_shape)), train=False)
+  return TrainState.create(apply_fn=model.apply, params=variables['params'], tx=tx,
+                           batch_stats=variables.get('batch_stats', {}))
+
+
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, max_shift: int = 0,
+               flip: bool = False, label_smoothing: float = 0.0) -> tuple[TrainState, ClassificationMetrics]:
+  """One optimiser step on softmax cross-entropy, after on-device augmentation."""
+  augment_rng, dropout_rng = jax.random.split(rng)
+  images = augment(augment_rng, to_float(batch['image']), max_shift, flip)
+  labels = batch['label']
+
+  def loss_fn(params):
+    logits, updates = state.apply_fn(
+        {'params': params, 'batch_stats': state.batch_stats}, images, train=True,
+        rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
+    targets = optax.smooth_labels(jax.nn.one_hot(labels, logits.shape[-1]), label_smoothing)
+    return optax.softmax_cross_entropy(logits, targets).mean(), (logits, updates)
+
+  (loss, (logits, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(grads=grads, batch_stats=updates.get('batch_stats', {}))
+  return state, ClassificationMetrics.single_from_model_output(
+      loss=jnp.broadcast_to(loss, labels.shape), logits=logits, labels=labels)
+
+
+def eval_step(state: TrainState, batch: Batch) -> ClassificationMetrics:
+  """Loss and accuracy over the examples where `batch['mask']` is true."""
+  logits = state.apply_fn(state.variables(), to_float(batch['image']), train=False)
+  loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label'])
+  return ClassificationMetrics.single_from_model_output(
+      loss=loss, logits=logits, labels=batch['label'], mask=batch['mask'])
+
+
+def get_task(config: ml_collections.ConfigDict) -> Task:
+  train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
+  test = datasets.load_split(config.dataset, config.eval_split, **loader_kwargs(config))
+  batches = input_pipeline.ShuffledBatches(
+      train, config.batch_size, config.seed, jax.process_index(), jax.process_count())
+  steps = num_train_steps(config, batches.steps_per_epoch)
+  return Task(
+      init_state=functools.partial(
+          init_state, model=create_model(config), tx=optimizers.create_optimizer(config, steps),
+          image_shape=train['image'].shape[1:]),
+      train_step=functools.partial(
+          train_step, max_shift=config.augment_max_shift, flip=config.augment_flip,
+          label_smoothing=config.label_smoothing),
+      eval_step=eval_step,
+      train_batches=batches,
+      eval_splits={'eval': test},
+      num_train_steps=steps,
+  )

@@ -1,0 +1,102 @@
+"""The generic training loop: any task's pure steps, jitted and data-parallel, with metrics and checkpoints."""
+
+from collections.abc import Mapping
+from typing import Any
+
+import jax
+import ml_collections
+import numpy as np
+from absl import logging
+from clu import metric_writers, metrics, periodic_actions
+from jax.sharding import Mesh
+
+from deeplearn import checkpoints, input_pipeline, parallel, tasks
+from deeplearn.errors import NonFiniteLossError
+from deeplearn.input_pipeline import Batch
+from deeplearn.tasks.base import EvalStep
+from deeplearn.train_state import TrainState
+
+
+def evaluate(eval_step: EvalStep, state: TrainState, split: Batch, batch_size: int,
+             mesh: Mesh) -> dict[str, float]:
+  """Metrics over a whole split, every example exactly once."""
+  total: metrics.Collection | None = None
+  for batch in input_pipeline.padded_batches(split, batch_size):
+    batch_metrics = eval_step(state, parallel.to_global(batch, mesh))
+    total = batch_metrics if total is None else total.merge(batch_metrics)
+  return {k: float(v) for k, v in total.compute().items()}
+
+
+def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
+  return {f'{prefix}/{k}': v for k, v in values.items()}
+
+
+def _check_finite(summary: Mapping[str, float], step: int, last_checkpoint: int | None, workdir: str) -> None:
+  if not np.isfinite(summary['loss']):
+    kept = (f'the last good checkpoint (step {last_checkpoint}) is kept in {workdir}'
+            if last_checkpoint is not None else 'no checkpoint had been written yet')
+    raise NonFiniteLossError(
+        f'The training loss became {summary["loss"]} by step {step}; training stopped and {kept}. '
+        'Lower --config.learning_rate or check the data.')
+
+
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
+  """Trains `config.task` in `workdir`, resuming from its latest checkpoint; returns the final eval metrics."""
+  mesh = parallel.make_mesh()
+  parallel.check_batch_size(config.batch_size, mesh, 'batch_size')
+  parallel.check_batch_size(config.eval_batch_size, mesh, 'eval_batch_size')
+  task = tasks.get_task(config)
+
+  init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
+  replicated = parallel.replicated(mesh)
+  state = jax.jit(task.init_state, out_shardings=replicated)(init_rng)
+  manager = checkpoints.create_manager(workdir, config.max_checkpoints_to_keep)
+  restored, last_checkpoint = checkpoints.restore_latest(
+      manager, {'state': state, 'rng': jax.random.key_data(train_rng)})
+  state, train_rng = restored['state'], jax.random.wrap_key_data(restored['rng'])
+  start_step = int(state.step)
+  if last_checkpoint is not None:
+    logging.info('Resuming from the checkpoint at step %d.', start_step)
+
+  train_step = jax.jit(task.train_step, donate_argnums=0, out_shardings=(replicated, replicated))
+  eval_step = jax.jit(task.eval_step, out_shardings=replicated)
+  writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
+  writer.write_hparams(config.to_dict())
+  report_progress = periodic_actions.ReportProgress(num_train_steps=task.num_train_steps, writer=writer)
+
+
+  def evaluate_all(state: TrainState, step: int) -> dict[str, float]:
+    summary = {}
+    for prefix, split in task.eval_splits.items():
+      summary |= _prefixed(prefix, evaluate(eval_step, state, split, config.eval_batch_size, mesh))
+    writer.write_scalars(step, summary)
+    return summary
+
+  train_metrics: metrics.Collection | None = None
+  eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
+  for step in range(start_step, task.num_train_steps):
+    with jax.profiler.StepTraceAnnotation('train', step_num=step):
+      batch = parallel.to_global(task.train_batches(step), mesh)
+      state, step_metrics = train_step(state, batch, jax.random.fold_in(train_rng, step))
+    train_metrics = step_metrics if train_metrics is None else train_metrics.merge(step_metrics)
+    done = step + 1
+    report_progress(done)
+    is_last = done == task.num_train_steps
+    log_due = done % config.log_every_steps == 0 or is_last
+    checkpoint_due = done % config.checkpoint_every_steps == 0 or is_last
+    if log_due or checkpoint_due:
+      summary = {k: float(v) for k, v in train_metrics.compute().items()}
+      _check_finite(summary, done, last_checkpoint, workdir)
+      if log_due:
+        writer.write_scalars(done, _prefixed('train', summary))
+        train_metrics = None
+    if done % config.eval_every_steps == 0 or is_last:
+      with report_progress.timed('eval'):
+        eval_summary = evaluate_all(state, done)
+    if checkpoint_due:
+      with report_progress.timed('checkpoint'):
+        checkpoints.save(manager, done, {'state': state, 'rng': jax.random.key_data(train_rng)})
+      last_checkpoint = done
+  manager.wait_until_finished()
+  writer.flush()
+  return eval_summary

@@ -1,10 +1,10 @@
-"""Fashion-MNIST with the strong CNN, random shifts and mirroring."""
+"""Fashion-MNIST with the strong CNN, random shifts, mirroring and label smoothing."""
 
-from configs import mnist
+from deeplearn import defaults
 
 
 def get_config():
-  config = mnist.get_config()
+  config = defaults.classification_config()
   config.dataset = 'fashion_mnist'
   config.augment_flip = True
   config.label_smoothing = 0.1

@@ -17,16 +17,19 @@ class _ManualDirDownloads:
   the one an online download gives, without the download's checksum of the archive bytes.
   """
 
-  def __init__(self, download_manager: tfds.download.DownloadManager, manual_dir: str):
+  def __init__(self, download_manager: tfds.download.DownloadManager, name: str, manual_dir: str):
     self._download_manager = download_manager
+    self._name = name
     self._manual_dir = manual_dir
 
   def _local_path(self, url: str) -> str:
     path = os.path.join(self._manual_dir, os.path.basename(url))
     if not os.path.exists(path):
       raise UserError(
-          f'manual_dir {self._manual_dir!r} has no {os.path.basename(url)!r}; it should hold the '
-          f'files as their publisher ships them (this one from {url}).')
+          f'Dataset {self._name!r} is not prepared and config.manual_dir={self._manual_dir!r} has no '
+          f'{os.path.basename(url)!r}. Either put the files as their publisher ships them in that '
+          f'folder (this one comes from {url}), or leave --config.manual_dir empty where TFDS can '
+          'download the dataset.')
     return path
 
   def download(self, url_or_urls):
@@ -42,7 +45,8 @@ class _ManualDirDownloads:
 def _prepare_from_manual_dir(builder: tfds.core.DatasetBuilder, manual_dir: str) -> None:
   split_generators = builder._split_generators  # pylint: disable=protected-access
   builder._split_generators = (  # pylint: disable=protected-access
-      lambda download_manager: split_generators(_ManualDirDownloads(download_manager, manual_dir)))
+      lambda download_manager: split_generators(
+          _ManualDirDownloads(download_manager, builder.name, manual_dir)))
   builder.download_and_prepare(
       download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
 
@@ -54,7 +58,10 @@ def prepared_builder(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.
     return builder
   if manual_dir:
     if not os.path.isdir(manual_dir):
-      raise UserError(f'config.manual_dir={manual_dir!r} is not a folder.')
+      raise UserError(
+          f'Dataset {name!r} is not prepared and config.manual_dir={manual_dir!r} is not a folder. '
+          'Either point --config.manual_dir at the raw files as their publisher ships them, or '
+          'leave it empty where TFDS can download the dataset.')
     _prepare_from_manual_dir(builder, manual_dir)
     return builder
   try:

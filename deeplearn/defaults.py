@@ -19,3 +19,27 @@ def base_config() -> ml_collections.ConfigDict:
   config.data_dir = ''  # TFDS data dir; empty means TFDS's default.
   config.manual_dir = ''  # Raw files in the publisher's layout, for offline builds.
   return config
+
+
+def classification_config() -> ml_collections.ConfigDict:
+  """`base_config()` plus the image-classification fields, set to the strong CNN's recipe."""
+  config = base_config()
+  config.task = 'classification'
+  config.dataset = 'mnist'
+  config.train_split = 'train'
+  config.eval_split = 'test'
+  config.num_classes = 10
+
+  config.model = 'strong_cnn'  # or 'original_cnn'
+  config.widths = (16, 32, 64)  # strong_cnn only
+  config.dropout_rate = 0.3
+  config.augment_max_shift = 2
+  config.augment_flip = False
+  config.label_smoothing = 0.0
+
+  config.optimizer = 'adamw'
+  config.learning_rate = 3e-3
+  config.lr_schedule = 'cosine'
+  config.warmup_steps = 200
+  config.weight_decay = 1e-4
+  return config

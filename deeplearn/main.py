@@ -3,6 +3,7 @@
   python -m deeplearn.main --config=configs/mnist.py --workdir=runs/mnist [--config.FIELD=VALUE ...]
 """
 
+import logging as std_logging
 import sys
 
 import jax
@@ -18,9 +19,15 @@ _CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file; override
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
+def _quiet_orbax(record: std_logging.LogRecord) -> bool:
+  """Drops orbax's per-save INFO chatter; its warnings and errors still show."""
+  return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
+
+
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  logging.get_absl_handler().addFilter(_quiet_orbax)
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   logging.info('JAX devices: %s', jax.devices())
   logging.info('Config:\n%s', _CONFIG.value)

@@ -1,0 +1,119 @@
+"""Throughput of a config's training: compile time, the step alone, the input pipeline alone, the whole loop.
+
+  python -m deeplearn.bench --config=configs/mnist_original.py --config.data_dir=... \
+      [--peers=../shared/bench/peers --peer_models=mnist]
+
+With `--peers`, the Keras and PyTorch peers are timed in the same go, after ours.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+import jax
+from absl import app, flags
+from ml_collections import config_flags
+
+from deeplearn import parallel, tasks
+
+_CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file to benchmark.')
+_WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
+_WINDOW_SECONDS = flags.DEFINE_float('window_seconds', 2.0, 'Length of one timed window.')
+_PEERS = flags.DEFINE_string('peers', '', 'Folder of the peer benchmark (run.py); empty skips the peers.')
+_PEER_MODELS = flags.DEFINE_string('peer_models', 'mnist', 'Peer models to time, comma-separated.')
+_PEER_VENV = flags.DEFINE_string('peer_venv', '/tmp/peers-tf', 'Virtualenv with tensorflow-cpu for the Keras peer.')
+_PEER_VENV_TORCH = flags.DEFINE_string('peer_venv_torch', '/tmp/peers-torch', 'Virtualenv with torch for the PyTorch peer.')
+flags.mark_flag_as_required('config')
+
+
+def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int) -> float:
+  """Median examples/s over timed windows; `run_steps(first, count)` runs `count` steps and returns something to block on."""
+  jax.block_until_ready(run_steps(0, 3))  # Warm-up.
+  start = time.perf_counter()
+  jax.block_until_ready(run_steps(3, 3))
+  steps_per_window = max(1, round(_WINDOW_SECONDS.value / ((time.perf_counter() - start) / 3)))
+  rates = []
+  for window in range(_WINDOWS.value):
+    start = time.perf_counter()
+    jax.block_until_ready(run_steps(6 + window * steps_per_window, steps_per_window))
+    rates.append(steps_per_window * batch_size / (time.perf_counter() - start))
+  return statistics.median(rates)
+
+
+def benchmark(config) -> dict[str, float]:
+  mesh = parallel.make_mesh()
+  task = tasks.get_task(config)
+  replicated = parallel.replicated(mesh)
+  state = jax.jit(task.init_state, out_shardings=replicated)(jax.random.key(config.seed))
+  rng = jax.random.key(1)
+  fixed_batch = parallel.to_global(task.train_batches(0), mesh)
+
+  start = time.perf_counter()
+  train_step = jax.jit(task.train_step, donate_argnums=0, out_shardings=(replicated, replicated)).lower(
+      state, fixed_batch, rng).compile()
+  compile_seconds = time.perf_counter() - start
+
+  def step_alone(first, count):
+    nonlocal state
+    for step in range(first, first + count):
+      state, metrics = train_step(state, fixed_batch, jax.random.fold_in(rng, step))
+    return metrics
+
+  def pipeline_alone(first, count):
+    return [parallel.to_global(task.train_batches(step), mesh) for step in range(first, first + count)]
+
+  def whole_loop(first, count):
+    nonlocal state
+    total = None
+    for step in range(first, first + count):
+      batch = parallel.to_global(task.train_batches(step), mesh)
+      state, metrics = train_step(state, batch, jax.random.fold_in(rng, step))
+      total = metrics if total is None else total.merge(metrics)
+    return total
+
+  return {
+      'compile_s': compile_seconds,
+      'step_ex_per_s': examples_per_second(step_alone, config.batch_size),
+      'pipeline_ex_per_s': examples_per_second(pipeline_alone, config.batch_size),
+      'loop_ex_per_s': examples_per_second(whole_loop, config.batch_size),
+  }
+
+
+def run_peers() -> list[dict]:
+  """The peers' own runner, in this go; returns its result records."""
+  out = tempfile.mkdtemp(prefix='peers-')
+  subprocess.run([sys.executable, os.path.join(_PEERS.value, 'run.py'), '--venv', _PEER_VENV.value,
+                  '--venv-torch', _PEER_VENV_TORCH.value, '--models', _PEER_MODELS.value,
+                  '--no-peak', '--out', out], check=True, stdout=sys.stderr)
+  with open(os.path.join(out, 'latest.json')) as f:
+    return [r for r in json.load(f)['runs'] if r.get('ok')]
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  config = _CONFIG.value
+  ours = benchmark(config)
+  print(f'\n| {config.task} / {config.get("model", "")} (batch {config.batch_size}, {jax.device_count()} '
+        f'{jax.devices()[0].platform} device(s)) | examples/s |')
+  print('|---|---:|')
+  print(f'| compile (s) | {ours["compile_s"]:.2f} |')
+  for key, label in (('step_ex_per_s', 'train step alone'), ('pipeline_ex_per_s', 'input pipeline alone'),
+                     ('loop_ex_per_s', 'whole loop')):
+    print(f'| {label} | {ours[key]:,.0f} |')
+  print(f'| loop lost to the input pipeline | {100 * (1 - ours["loop_ex_per_s"] / ours["step_ex_per_s"]):.1f}% |')
+  if _PEERS.value:
+    peers = run_peers()
+    print('\n| peer (same machine, same go) | examples/s | ours / peer |')
+    print('|---|---:|---:|')
+    for r in sorted(peers, key=lambda r: -r['ex_per_s']):
+      print(f'| {r["model"]} {r["framework"]} {r["variant"]} | {r["ex_per_s"]:,.0f} | '
+            f'{ours["step_ex_per_s"] / r["ex_per_s"]:.2f}x |')
+
+
+if __name__ == '__main__':
+  app.run(main)

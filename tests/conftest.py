@@ -1,0 +1,80 @@
+"""Shared fixtures: tiny MNIST-layout IDX files, prepared into a TFDS data dir once per session."""
+
+import gzip
+import os
+import struct
+
+import numpy as np
+import pytest
+from tensorflow_datasets.image_classification import mnist as tfds_mnist
+
+from deeplearn import datasets, defaults
+
+NUM_TRAIN, NUM_TEST = 64, 20
+IDX_FILES = {
+    'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
+    'test': ('t10k-images-idx3-ubyte.gz', 't10k-labels-idx1-ubyte.gz'),
+}
+
+
+def write_idx_files(folder: str, seed: int) -> None:
+  """The four gzipped IDX files of MNIST's layout, with NUM_TRAIN/NUM_TEST random images whose label is learnable."""
+  rng = np.random.default_rng(seed)
+  os.makedirs(folder, exist_ok=True)
+  for split, count in (('train', NUM_TRAIN), ('test', NUM_TEST)):
+    labels = rng.integers(0, 10, count).astype(np.uint8)
+    images = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
+    images[np.arange(count), labels * 2 + 4, 4:24] = 255  # A bright row that encodes the label.
+    images_file, labels_file = IDX_FILES[split]
+    with gzip.open(os.path.join(folder, images_file), 'wb') as f:
+      f.write(struct.pack('>IIII', 2051, count, 28, 28) + images.tobytes())
+    with gzip.open(os.path.join(folder, labels_file), 'wb') as f:
+      f.write(struct.pack('>II', 2049, count) + labels.tobytes())
+
+
+@pytest.fixture(scope='session')
+def tiny_counts():
+  """TFDS's MNIST builder reads a fixed number of examples; shrink it to the fixtures', as TFDS's own tests do."""
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(tfds_mnist, '_TRAIN_EXAMPLES', NUM_TRAIN)
+    patch.setattr(tfds_mnist, '_TEST_EXAMPLES', NUM_TEST)
+    yield
+
+
+@pytest.fixture(scope='session')
+def raw_dirs(tmp_path_factory, tiny_counts):
+  root = tmp_path_factory.mktemp('raw')
+  dirs = {name: str(root / name) for name in ('mnist', 'fashion_mnist')}
+  for seed, folder in enumerate(dirs.values()):
+    write_idx_files(folder, seed)
+  return dirs
+
+
+@pytest.fixture(scope='session')
+def data_dir(tmp_path_factory, raw_dirs):
+  """A TFDS data dir with tiny `mnist` and `fashion_mnist` built offline from the IDX fixtures."""
+  path = str(tmp_path_factory.mktemp('tfds'))
+  for name, manual_dir in raw_dirs.items():
+    datasets.prepared_builder(name, data_dir=path, manual_dir=manual_dir)
+  return path
+
+
+def tiny_config(config, data_dir: str = "", **overrides):
+  """`config` shrunk to run a few steps on the fixtures in seconds."""
+  config.data_dir = data_dir
+  config.batch_size = 16
+  config.eval_batch_size = 8
+  config.num_train_steps = 6
+  config.log_every_steps = 2
+  config.eval_every_steps = 3
+  config.checkpoint_every_steps = 3
+  config.warmup_steps = 2
+  if config.model == 'strong_cnn':
+    config.widths = (4, 8)
+  config.update(overrides)
+  return config
+
+
+@pytest.fixture
+def make_config(data_dir):
+  return lambda **overrides: tiny_config(defaults.classification_config(), data_dir, **overrides)

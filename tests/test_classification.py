@@ -1,0 +1,64 @@
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from deeplearn.models import cnn
+from deeplearn.tasks import classification
+from deeplearn.train_state import TrainState
+
+
+def _batch(n=32, seed=0):
+  rng = np.random.default_rng(seed)
+  labels = rng.integers(0, 10, n)
+  images = rng.integers(0, 60, (n, 28, 28, 1)).astype(np.uint8)
+  images[np.arange(n), labels * 2 + 4, 4:24] = 255
+  return {'image': jnp.asarray(images), 'label': jnp.asarray(labels)}
+
+
+@pytest.mark.parametrize('model', [cnn.OriginalCNN(dropout_rate=0.25), cnn.StrongCNN(widths=(4, 8))])
+def test_train_steps_lower_the_loss_on_a_fixed_batch(model):
+  state = classification.init_state(jax.random.key(0), model=model, tx=optax.adam(1e-2),
+                                    image_shape=(28, 28, 1))
+  step = jax.jit(functools.partial(classification.train_step, max_shift=1))
+  batch = _batch()
+  losses = []
+  for i in range(20):
+    state, metrics = step(state, batch, jax.random.key(i))
+    losses.append(float(metrics.compute()['loss']))
+  assert int(state.step) == 20
+  assert losses[-1] < 0.8 * losses[0]
+
+
+def test_batchnorm_statistics_update_in_training_only():
+  model = cnn.StrongCNN(widths=(4, 8))
+  state = classification.init_state(jax.random.key(0), model=model, tx=optax.adam(1e-3),
+                                    image_shape=(28, 28, 1))
+  new_state, _ = classification.train_step(state, _batch(), jax.random.key(1))
+  changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.batch_stats, new_state.batch_stats)
+  assert all(jax.tree.leaves(changed))
+  batch = dict(_batch(), mask=jnp.ones(32, bool))
+  assert classification.eval_step(new_state, batch).compute()['loss'] >= 0
+
+
+def test_eval_step_metrics_are_exact_on_a_hand_made_batch():
+  logits = jnp.array([[2.0, 0.0], [0.0, 3.0], [1.0, 0.0], [5.0, -5.0]])
+  state = TrainState.create(apply_fn=lambda variables, images, train: logits, params={},
+                            tx=optax.identity())
+  batch = {'image': jnp.zeros((4, 1, 1, 1), jnp.uint8), 'label': jnp.array([0, 0, 0, 1]),
+           'mask': jnp.array([True, True, True, False])}  # The last row is padding.
+  result = classification.eval_step(state, batch).compute()
+  losses = optax.softmax_cross_entropy_with_integer_labels(logits[:3], batch['label'][:3])
+  assert float(result['accuracy']) == pytest.approx(2 / 3)
+  assert float(result['loss']) == pytest.approx(float(losses.mean()), rel=1e-6)
+
+
+def test_augment_shifts_within_bounds_and_keeps_shape():
+  images = jnp.zeros((8, 28, 28, 1)).at[:, 14, 14, 0].set(1.0)
+  shifted = classification.augment(jax.random.key(0), images, max_shift=2, flip=True)
+  assert shifted.shape == images.shape
+  rows, cols = np.nonzero(np.asarray(shifted[..., 0]).sum(0))
+  assert shifted.sum() == 8 and rows.min() >= 12 and rows.max() <= 16 and cols.min() >= 11

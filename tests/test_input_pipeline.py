@@ -1,0 +1,38 @@
+import numpy as np
+
+from deeplearn import input_pipeline
+
+
+def _split(n):
+  return {'x': np.arange(n), 'y': np.arange(n) * 10}
+
+
+def test_each_epoch_visits_every_example_once_in_a_new_order():
+  batches = input_pipeline.ShuffledBatches(_split(12), batch_size=4, seed=0)
+  epochs = [np.concatenate([batches(e * 3 + i)['x'] for i in range(3)]) for e in range(2)]
+  for epoch in epochs:
+    assert sorted(epoch) == list(range(12))
+  assert not np.array_equal(epochs[0], epochs[1])
+
+
+def test_batch_depends_only_on_step_and_seed():
+  first = input_pipeline.ShuffledBatches(_split(10), batch_size=3, seed=1)
+  second = input_pipeline.ShuffledBatches(_split(10), batch_size=3, seed=1)
+  for step in (7, 2, 5):  # Out of order, across epochs.
+    np.testing.assert_array_equal(first(step)['x'], second(step)['x'])
+  np.testing.assert_array_equal(first(4)['y'], first(4)['x'] * 10)
+
+
+def test_processes_split_the_global_batch():
+  whole = input_pipeline.ShuffledBatches(_split(16), batch_size=8, seed=0)(3)['x']
+  parts = [input_pipeline.ShuffledBatches(_split(16), 8, 0, process_index=p, process_count=2)(3)['x']
+           for p in range(2)]
+  np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_padded_batches_cover_the_split_exactly_once():
+  batches = list(input_pipeline.padded_batches(_split(10), batch_size=4))
+  assert [len(b['x']) for b in batches] == [4, 4, 4]
+  seen = np.concatenate([b['x'][b['mask']] for b in batches])
+  np.testing.assert_array_equal(seen, np.arange(10))
+  assert batches[-1]['mask'].tolist() == [True, True, False, False]

@@ -1,0 +1,35 @@
+"""The command line: bad overrides and missing data are one clear error before any work."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_main(*args, timeout=120):
+  return subprocess.run([sys.executable, '-m', 'deeplearn.main', '--config=configs/mnist.py', *args],
+                        cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize('override,message', [
+    ('--config.batch_sise=64', 'batch_sise'),
+    ('--config.batch_size=sixty', 'batch_size'),
+])
+def test_bad_override_is_one_clear_error_before_any_work(override, message, tmp_path):
+  result = run_main(f'--workdir={tmp_path}', override)
+  assert result.returncode != 0
+  assert message in result.stderr
+  assert not os.listdir(tmp_path)  # Nothing was started.
+
+
+def test_missing_dataset_offline_is_one_clear_error(tmp_path):
+  (tmp_path / 'raw').mkdir()
+  result = run_main(f'--workdir={tmp_path / "run"}', f'--config.data_dir={tmp_path / "tfds"}',
+                    f'--config.manual_dir={tmp_path / "raw"}')
+  assert result.returncode == 1
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("error: Dataset 'mnist' is not prepared")
+  assert 'TFDS can download' in last_line and 'Traceback' not in result.stderr

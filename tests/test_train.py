@@ -1,0 +1,112 @@
+"""End-to-end runs of the generic loop on the tiny fixtures: configs, resume, corrupt checkpoints, NaN."""
+
+import glob
+import importlib.util
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from deeplearn import checkpoints, tasks, train
+from deeplearn.errors import NonFiniteLossError
+from tests.conftest import tiny_config
+
+CONFIGS = sorted(glob.glob(os.path.join(os.path.dirname(__file__), '..', 'configs', '*.py')))
+
+
+def load_config(path):
+  spec = importlib.util.spec_from_file_location('config', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
+def final_params(workdir, config):
+  manager = checkpoints.create_manager(workdir, 3)
+  restored = manager.restore(manager.latest_step())
+  return restored['state']['params']
+
+
+def assert_trees_close(a, b, **kwargs):
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, **kwargs), a, b)
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=os.path.basename)
+def test_config_runs_end_to_end(path, data_dir, tmp_path):
+  config = tiny_config(load_config(path), data_dir)
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert set(summary) == {'eval/loss', 'eval/accuracy'}
+  assert 0.0 <= summary['eval/accuracy'] <= 1.0
+  assert glob.glob(str(tmp_path / 'events.out.tfevents.*'))
+  assert sorted(checkpoints.create_manager(str(tmp_path), 3).all_steps()) == [3, 6]
+
+
+class _Interrupted(Exception):
+  pass
+
+
+def _interrupt_at(monkeypatch, stop_step):
+  """Makes the run die when it asks for the batch of `stop_step`, as a killed process would."""
+  original = tasks.get_task
+
+  def get_task(config):
+    task = original(config)
+    batches = task.train_batches
+
+    def interrupted(step):
+      if step == stop_step:
+        raise _Interrupted
+      return batches(step)
+    return task.__class__(**{**task.__dict__, 'train_batches': interrupted})
+  monkeypatch.setattr(tasks, 'get_task', get_task)
+
+
+def test_resumed_run_ends_where_an_unbroken_run_ends(make_config, tmp_path, monkeypatch):
+  config = make_config(model='strong_cnn')
+  train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
+  with monkeypatch.context() as patch:
+    _interrupt_at(patch, stop_step=4)
+    with pytest.raises(_Interrupted):
+      train.train_and_evaluate(config, str(tmp_path / 'resumed'))
+  assert checkpoints.create_manager(str(tmp_path / 'resumed'), 3).all_steps() == [3]
+  train.train_and_evaluate(config, str(tmp_path / 'resumed'))
+  assert_trees_close(final_params(str(tmp_path / 'resumed'), config),
+                     final_params(str(tmp_path / 'unbroken'), config), rtol=1e-6, atol=1e-7)
+
+
+def test_corrupt_latest_checkpoint_falls_back_to_the_one_before(make_config, tmp_path, caplog):
+  config = make_config()
+  workdir = str(tmp_path)
+  train.train_and_evaluate(config, workdir)
+  expected = final_params(workdir, config)
+  for path in glob.glob(os.path.join(workdir, 'checkpoints', '6', '**', '*'), recursive=True):
+    if os.path.isfile(path):
+      with open(path, 'wb') as f:
+        f.write(b'garbage')
+  train.train_and_evaluate(config, workdir)  # Restores step 3, trains 3 -> 6 again.
+  assert 'Checkpoint at step 6 is unreadable' in caplog.text
+  assert glob.glob(os.path.join(workdir, 'checkpoints', '6.unreadable-*'))
+  assert_trees_close(final_params(workdir, config), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(make_config, tmp_path, monkeypatch):
+  original = tasks.get_task
+
+  def get_task(config):
+    task = original(config)
+
+    def poisoned_step(state, batch, rng):  # From step 4 on, the parameters turn NaN.
+      poison = jnp.where(state.step >= 3, jnp.nan, 0.0)
+      state = state.replace(params=jax.tree.map(lambda p: p + poison, state.params))
+      return task.train_step(state, batch, rng)
+    return task.__class__(**{**task.__dict__, 'train_step': poisoned_step})
+  monkeypatch.setattr(tasks, 'get_task', get_task)
+
+  with pytest.raises(NonFiniteLossError, match=r'loss became nan by step 4.*checkpoint \(step 3\) is kept'):
+    train.train_and_evaluate(make_config(log_every_steps=1), str(tmp_path))
+  manager = checkpoints.create_manager(str(tmp_path), 3)
+  assert manager.all_steps() == [3]
+  params = manager.restore(3)['state']['params']
+  assert all(np.isfinite(x).all() for x in jax.tree.leaves(params))

@@ -24,6 +24,17 @@ def _quiet_orbax(record: std_logging.LogRecord) -> bool:
   return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """absl's flag parsing, with a config override that names no field as one clear error too."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f'error: {e}')
+  except AttributeError as e:  # How config_flags reports `--config.FIELD` for a FIELD the config lacks.
+    detail = ' '.join(str(e).replace("\\n", ' ').replace("\\'", '').strip("'").split())
+    sys.exit(f'error: an override names a config field that does not exist: {detail}')
+
+
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
@@ -39,4 +50,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

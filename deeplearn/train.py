@@ -64,7 +64,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   writer.write_hparams(config.to_dict())
   report_progress = periodic_actions.ReportProgress(num_train_steps=task.num_train_steps, writer=writer)
 
-
   def evaluate_all(state: TrainState, step: int) -> dict[str, float]:
     summary = {}
     for prefix, split in task.eval_splits.items():
@@ -74,29 +73,31 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   train_metrics: metrics.Collection | None = None
   eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
-  for step in range(start_step, task.num_train_steps):
-    with jax.profiler.StepTraceAnnotation('train', step_num=step):
-      batch = parallel.to_global(task.train_batches(step), mesh)
-      state, step_metrics = train_step(state, batch, jax.random.fold_in(train_rng, step))
-    train_metrics = step_metrics if train_metrics is None else train_metrics.merge(step_metrics)
-    done = step + 1
-    report_progress(done)
-    is_last = done == task.num_train_steps
-    log_due = done % config.log_every_steps == 0 or is_last
-    checkpoint_due = done % config.checkpoint_every_steps == 0 or is_last
-    if log_due or checkpoint_due:
-      summary = {k: float(v) for k, v in train_metrics.compute().items()}
-      _check_finite(summary, done, last_checkpoint, workdir)
-      if log_due:
-        writer.write_scalars(done, _prefixed('train', summary))
-        train_metrics = None
-    if done % config.eval_every_steps == 0 or is_last:
-      with report_progress.timed('eval'):
-        eval_summary = evaluate_all(state, done)
-    if checkpoint_due:
-      with report_progress.timed('checkpoint'):
-        checkpoints.save(manager, done, {'state': state, 'rng': jax.random.key_data(train_rng)})
-      last_checkpoint = done
-  manager.wait_until_finished()
-  writer.flush()
+  try:  # Pending checkpoint writes finish even when the loop stops on an error.
+    for step in range(start_step, task.num_train_steps):
+      with jax.profiler.StepTraceAnnotation('train', step_num=step):
+        batch = parallel.to_global(task.train_batches(step), mesh)
+        state, step_metrics = train_step(state, batch, jax.random.fold_in(train_rng, step))
+      train_metrics = step_metrics if train_metrics is None else train_metrics.merge(step_metrics)
+      done = step + 1
+      report_progress(done)
+      is_last = done == task.num_train_steps
+      log_due = done % config.log_every_steps == 0 or is_last
+      checkpoint_due = done % config.checkpoint_every_steps == 0 or is_last
+      if log_due or checkpoint_due:
+        summary = {k: float(v) for k, v in train_metrics.compute().items()}
+        _check_finite(summary, done, last_checkpoint, workdir)
+        if log_due:
+          writer.write_scalars(done, _prefixed('train', summary))
+          train_metrics = None
+      if done % config.eval_every_steps == 0 or is_last:
+        with report_progress.timed('eval'):
+          eval_summary = evaluate_all(state, done)
+      if checkpoint_due:
+        with report_progress.timed('checkpoint'):
+          checkpoints.save(manager, done, {'state': state, 'rng': jax.random.key_data(train_rng)})
+        last_checkpoint = done
+  finally:
+    manager.wait_until_finished()
+    writer.flush()
   return eval_summary

@@ -15,13 +15,14 @@ def run_main(*args, timeout=120):
 
 
 @pytest.mark.parametrize('override,message', [
-    ('--config.batch_sise=64', 'batch_sise'),
-    ('--config.batch_size=sixty', 'batch_size'),
+    ('--config.batch_sise=64', 'an override names a config field that does not exist: batch_sise '
+                               'Did you mean "batch_size" instead of "batch_sise"?'),
+    ('--config.batch_size=sixty', "flag --config.batch_size=sixty: invalid literal for int() with base 10: 'sixty'"),
 ])
 def test_bad_override_is_one_clear_error_before_any_work(override, message, tmp_path):
   result = run_main(f'--workdir={tmp_path}', override)
   assert result.returncode != 0
-  assert message in result.stderr
+  assert result.stderr.strip().splitlines() == [f'error: {message}']
   assert not os.listdir(tmp_path)  # Nothing was started.
 
 

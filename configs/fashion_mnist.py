@@ -8,5 +8,5 @@ def get_config():
   config.dataset = 'fashion_mnist'
   config.augment_flip = True
   config.label_smoothing = 0.1
-  config.num_epochs = 10
+  config.num_epochs = 8
   return config

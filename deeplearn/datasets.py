@@ -22,18 +22,16 @@ class _ManualDirDownloads:
     self._name = name
     self._manual_dir = manual_dir
 
-  def _local_path(self, url: str) -> str:
-    path = os.path.join(self._manual_dir, os.path.basename(url))
-    if not os.path.exists(path):
-      raise UserError(
-          f'Dataset {self._name!r} is not prepared and config.manual_dir={self._manual_dir!r} has no '
-          f'{os.path.basename(url)!r}. Either put the files as their publisher ships them in that '
-          f'folder (this one comes from {url}), or leave --config.manual_dir empty where TFDS can '
-          'download the dataset.')
-    return path
-
   def download(self, url_or_urls):
-    return tree.map_structure(self._local_path, url_or_urls)
+    paths = tree.map_structure(lambda url: os.path.join(self._manual_dir, os.path.basename(url)), url_or_urls)
+    missing = [os.path.basename(p) for p in tree.flatten(paths) if not os.path.exists(p)]
+    if missing:
+      raise UserError(
+          f'Dataset {self._name!r} is not prepared and config.manual_dir={self._manual_dir!r} lacks '
+          f'{", ".join(sorted(missing))}. Either put the files there as their publisher ships them '
+          f'(from {", ".join(sorted(set(tree.flatten(url_or_urls))))}), or leave --config.manual_dir '
+          'empty where TFDS can download the dataset.')
+    return paths
 
   def download_and_extract(self, url_or_urls):
     return self._download_manager.extract(self.download(url_or_urls))

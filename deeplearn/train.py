@@ -52,7 +52,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   state = jax.jit(task.init_state, out_shardings=replicated)(init_rng)
   manager = checkpoints.create_manager(workdir, config.max_checkpoints_to_keep)
   restored, last_checkpoint = checkpoints.restore_latest(
-      manager, {'state': state, 'rng': jax.random.key_data(train_rng)})
+      manager, {'state': state, 'rng': jax.device_put(jax.random.key_data(train_rng), replicated)})
   state, train_rng = restored['state'], jax.random.wrap_key_data(restored['rng'])
   start_step = int(state.step)
   if last_checkpoint is not None:

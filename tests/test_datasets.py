@@ -14,7 +14,7 @@ def test_offline_build_from_idx_files_matches_their_content(tmp_path, tiny_count
   test = datasets.load_split('mnist', 'test', data_dir=str(tmp_path / 'tfds'), manual_dir='')
   assert train['image'].shape == (NUM_TRAIN, 28, 28, 1) and len(test['label']) == NUM_TEST
   # The fixture writes each label as a bright row at 2 * label + 4.
-  bright_rows = (train['image'][..., 0] == 255).all(axis=2).argmax(axis=1)
+  bright_rows = (train['image'][..., 0] == 255).sum(axis=2).argmax(axis=1)
   np.testing.assert_array_equal(bright_rows, train['label'] * 2 + 4)
 
 

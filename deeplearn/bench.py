@@ -19,7 +19,7 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from deeplearn import parallel, tasks
+from deeplearn import parallel, tasks, train
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file to benchmark.')
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
@@ -54,14 +54,13 @@ def benchmark(config) -> dict[str, float]:
   fixed_batch = parallel.to_global(task.train_batches(0), mesh)
 
   start = time.perf_counter()
-  train_step = jax.jit(task.train_step, donate_argnums=0, out_shardings=(replicated, replicated)).lower(
-      state, fixed_batch, rng).compile()
+  train_step = train.jit_train_step(task, mesh).lower(state, fixed_batch, rng).compile()
   compile_seconds = time.perf_counter() - start
 
   def step_alone(first, count):
     nonlocal state
     for step in range(first, first + count):
-      state, metrics = train_step(state, fixed_batch, jax.random.fold_in(rng, step))
+      state, metrics = train_step(state, fixed_batch, rng)
     return metrics
 
   def pipeline_alone(first, count):
@@ -72,8 +71,8 @@ def benchmark(config) -> dict[str, float]:
     total = None
     for step in range(first, first + count):
       batch = parallel.to_global(task.train_batches(step), mesh)
-      state, metrics = train_step(state, batch, jax.random.fold_in(rng, step))
-      total = metrics if total is None else total.merge(metrics)
+      state, metrics = train_step(state, batch, rng)
+      total = train.merge_metrics(total, metrics)
     return total
 
   return {

@@ -1,11 +1,12 @@
 """TFDS datasets, prepared online by download or offline from the publisher's raw files."""
 
 import os
+import tempfile
 from collections.abc import Mapping
 
+import jax
 import numpy as np
 import tensorflow_datasets as tfds
-import tree
 
 from deeplearn.errors import UserError
 
@@ -23,13 +24,13 @@ class _ManualDirDownloads:
     self._manual_dir = manual_dir
 
   def download(self, url_or_urls):
-    paths = tree.map_structure(lambda url: os.path.join(self._manual_dir, os.path.basename(url)), url_or_urls)
-    missing = [os.path.basename(p) for p in tree.flatten(paths) if not os.path.exists(p)]
+    paths = jax.tree.map(lambda url: os.path.join(self._manual_dir, os.path.basename(url)), url_or_urls)
+    missing = [os.path.basename(p) for p in jax.tree.leaves(paths) if not os.path.exists(p)]
     if missing:
       raise UserError(
           f'Dataset {self._name!r} is not prepared and config.manual_dir={self._manual_dir!r} lacks '
           f'{", ".join(sorted(missing))}. Either put the files there as their publisher ships them '
-          f'(from {", ".join(sorted(set(tree.flatten(url_or_urls))))}), or leave --config.manual_dir '
+          f'(from {", ".join(sorted(set(jax.tree.leaves(url_or_urls))))}), or leave --config.manual_dir '
           'empty where TFDS can download the dataset.')
     return paths
 
@@ -45,8 +46,9 @@ def _prepare_from_manual_dir(builder: tfds.core.DatasetBuilder, manual_dir: str)
   builder._split_generators = (  # pylint: disable=protected-access
       lambda download_manager: split_generators(
           _ManualDirDownloads(download_manager, builder.name, manual_dir)))
-  builder.download_and_prepare(
-      download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
+  with tempfile.TemporaryDirectory() as download_dir:  # TFDS names extracted files by basename alone.
+    builder.download_and_prepare(
+        download_dir=download_dir, download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))
 
 
 def prepared_builder(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.DatasetBuilder:

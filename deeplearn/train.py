@@ -1,6 +1,6 @@
 """The generic training loop: any task's pure steps, jitted and data-parallel, with metrics and checkpoints."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
@@ -13,8 +13,14 @@ from jax.sharding import Mesh
 from deeplearn import checkpoints, input_pipeline, parallel, tasks
 from deeplearn.errors import NonFiniteLossError
 from deeplearn.input_pipeline import Batch
-from deeplearn.tasks.base import EvalStep
+from deeplearn.tasks.base import EvalStep, Task
 from deeplearn.train_state import TrainState
+
+
+@jax.jit
+def merge_metrics(total: metrics.Collection | None, new: metrics.Collection) -> metrics.Collection:
+  """Accumulates metrics on device in one dispatch."""
+  return new if total is None else total.merge(new)
 
 
 def evaluate(eval_step: EvalStep, state: TrainState, split: Batch, batch_size: int,
@@ -23,7 +29,7 @@ def evaluate(eval_step: EvalStep, state: TrainState, split: Batch, batch_size: i
   total: metrics.Collection | None = None
   for batch in input_pipeline.padded_batches(split, batch_size):
     batch_metrics = eval_step(state, parallel.to_global(batch, mesh))
-    total = batch_metrics if total is None else total.merge(batch_metrics)
+    total = merge_metrics(total, batch_metrics)
   return {k: float(v) for k, v in total.compute().items()}
 
 
@@ -38,6 +44,14 @@ def _check_finite(summary: Mapping[str, float], step: int, last_checkpoint: int 
     raise NonFiniteLossError(
         f'The training loss became {summary["loss"]} by step {step}; training stopped and {kept}. '
         'Lower --config.learning_rate or check the data.')
+
+
+def jit_train_step(task: Task, mesh: Mesh) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
+  """The task's train step, compiled, fed `fold_in(rng, state.step)` so each step gets its own key."""
+  def step_with_own_key(state, batch, rng):
+    return task.train_step(state, batch, jax.random.fold_in(rng, state.step))
+  replicated = parallel.replicated(mesh)
+  return jax.jit(step_with_own_key, donate_argnums=0, out_shardings=(replicated, replicated))
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
@@ -58,7 +72,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if last_checkpoint is not None:
     logging.info('Resuming from the checkpoint at step %d.', start_step)
 
-  train_step = jax.jit(task.train_step, donate_argnums=0, out_shardings=(replicated, replicated))
+  train_step = jit_train_step(task, mesh)
   eval_step = jax.jit(task.eval_step, out_shardings=replicated)
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   writer.write_hparams(config.to_dict())
@@ -77,8 +91,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     for step in range(start_step, task.num_train_steps):
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
         batch = parallel.to_global(task.train_batches(step), mesh)
-        state, step_metrics = train_step(state, batch, jax.random.fold_in(train_rng, step))
-      train_metrics = step_metrics if train_metrics is None else train_metrics.merge(step_metrics)
+        state, step_metrics = train_step(state, batch, train_rng)
+      train_metrics = merge_metrics(train_metrics, step_metrics)
       done = step + 1
       report_progress(done)
       is_last = done == task.num_train_steps

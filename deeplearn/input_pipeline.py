@@ -1,12 +1,15 @@
 """Batches from in-memory splits: training batches as a pure function of the step, eval batches padded and masked."""
 
-from collections.abc import Iterator
+import concurrent.futures
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 
 from deeplearn.errors import UserError
 
 Batch = dict[str, np.ndarray]
+T = TypeVar('T')
 
 
 def num_examples(arrays: Batch) -> int:
@@ -58,3 +61,16 @@ def padded_batches(arrays: Batch, batch_size: int) -> Iterator[Batch]:
       batch = {k: np.concatenate([v, np.zeros((batch_size - size,) + v.shape[1:], v.dtype)])
                for k, v in batch.items()}
     yield batch
+
+
+def prefetch(fetch: Callable[[int], T], steps: Sequence[int]) -> Iterator[T]:
+  """`fetch(step)` for each step in order, the next one prepared in a background thread meanwhile."""
+  if not steps:
+    return
+  with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+    pending = pool.submit(fetch, steps[0])
+    for next_step in steps[1:]:
+      ready = pending.result()
+      pending = pool.submit(fetch, next_step)
+      yield ready
+    yield pending.result()

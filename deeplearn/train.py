@@ -88,9 +88,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_metrics: metrics.Collection | None = None
   eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
   try:  # Pending checkpoint writes finish even when the loop stops on an error.
-    for step in range(start_step, task.num_train_steps):
+    steps = range(start_step, task.num_train_steps)
+    global_batch = lambda step: parallel.to_global(task.train_batches(step), mesh)
+    for step, batch in zip(steps, input_pipeline.prefetch(global_batch, steps)):
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
-        batch = parallel.to_global(task.train_batches(step), mesh)
         state, step_metrics = train_step(state, batch, train_rng)
       train_metrics = merge_metrics(train_metrics, step_metrics)
       done = step + 1

@@ -36,3 +36,20 @@ def test_padded_batches_cover_the_split_exactly_once():
   seen = np.concatenate([b['x'][b['mask']] for b in batches])
   np.testing.assert_array_equal(seen, np.arange(10))
   assert batches[-1]['mask'].tolist() == [True, True, False, False]
+
+
+def test_prefetch_yields_each_step_in_order_and_raises_where_fetch_fails():
+  assert list(input_pipeline.prefetch(lambda step: step * 10, range(3, 7))) == [30, 40, 50, 60]
+  assert not list(input_pipeline.prefetch(lambda step: step, range(0)))
+
+  def fetch(step):
+    if step == 2:
+      raise KeyError(step)
+    return step
+  got = []
+  try:
+    for value in input_pipeline.prefetch(fetch, range(5)):
+      got.append(value)
+  except KeyError:
+    pass
+  assert got == [0, 1]

@@ -19,7 +19,7 @@ import jax
 from absl import app, flags
 from ml_collections import config_flags
 
-from deeplearn import input_pipeline, parallel, tasks, train
+from deeplearn import parallel, tasks, train
 
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file to benchmark.')
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
@@ -51,8 +51,7 @@ def benchmark(config) -> dict[str, float]:
   replicated = parallel.replicated(mesh)
   state = jax.jit(task.init_state, out_shardings=replicated)(jax.random.key(config.seed))
   rng = jax.random.key(1)
-  global_batch = lambda step: parallel.to_global(task.train_batches(step), mesh)
-  fixed_batch = global_batch(0)
+  fixed_batch = parallel.to_global(task.train_batches(0), mesh)
 
   start = time.perf_counter()
   train_step = train.jit_train_step(task, mesh).lower(state, fixed_batch, rng).compile()
@@ -65,12 +64,12 @@ def benchmark(config) -> dict[str, float]:
     return metrics
 
   def pipeline_alone(first, count):
-    return [global_batch(step) for step in range(first, first + count)]
+    return [parallel.to_global(task.train_batches(step), mesh) for step in range(first, first + count)]
 
   def whole_loop(first, count):
     nonlocal state
     total = None
-    for batch in input_pipeline.prefetch(global_batch, range(first, first + count)):
+    for batch in train.global_train_batches(task, mesh, range(first, first + count)):
       state, metrics = train_step(state, batch, rng)
       total = train.merge_metrics(total, metrics)
     return total

@@ -1,6 +1,6 @@
 """The generic training loop: any task's pure steps, jitted and data-parallel, with metrics and checkpoints."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -54,6 +54,11 @@ def jit_train_step(task: Task, mesh: Mesh) -> Callable[[TrainState, Batch, jax.A
   return jax.jit(step_with_own_key, donate_argnums=0, out_shardings=(replicated, replicated))
 
 
+def global_train_batches(task: Task, mesh: Mesh, steps: range) -> Iterator[Batch]:
+  """The task's training batch of each step, on the mesh, the next one prefetched."""
+  return input_pipeline.prefetch(lambda step: parallel.to_global(task.train_batches(step), mesh), steps)
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains `config.task` in `workdir`, resuming from its latest checkpoint; returns the final eval metrics."""
   mesh = parallel.make_mesh()
@@ -89,8 +94,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
   try:  # Pending checkpoint writes finish even when the loop stops on an error.
     steps = range(start_step, task.num_train_steps)
-    global_batch = lambda step: parallel.to_global(task.train_batches(step), mesh)
-    for step, batch in zip(steps, input_pipeline.prefetch(global_batch, steps)):
+    for step, batch in zip(steps, global_train_batches(task, mesh, steps)):
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
         state, step_metrics = train_step(state, batch, train_rng)
       train_metrics = merge_metrics(train_metrics, step_metrics)

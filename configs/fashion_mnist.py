@@ -1,4 +1,4 @@
-"""Fashion-MNIST with the strong CNN, random shifts, mirroring and label smoothing."""
+"""Fashion-MNIST with the strong CNN and a dense head, 1-pixel shifts, mirroring and label smoothing."""
 
 from deeplearn import defaults
 
@@ -6,6 +6,8 @@ from deeplearn import defaults
 def get_config():
   config = defaults.classification_config()
   config.dataset = 'fashion_mnist'
+  config.head_features = 256
+  config.augment_max_shift = 1
   config.augment_flip = True
   config.label_smoothing = 0.1
   config.num_epochs = 8

@@ -51,26 +51,28 @@ def benchmark(config) -> dict[str, float]:
   replicated = parallel.replicated(mesh)
   state = jax.jit(task.init_state, out_shardings=replicated)(jax.random.key(config.seed))
   rng = jax.random.key(1)
-  fixed_batch = parallel.to_global(task.train_batches(0), mesh)
+  per_transfer = config.batches_per_transfer
+  fixed_chunk = train.train_chunk(task, mesh, 0, per_transfer)
 
   start = time.perf_counter()
-  train_step = train.jit_train_step(task, mesh).lower(state, fixed_batch, rng).compile()
+  train_step = train.jit_train_step(task, mesh, per_transfer).lower(state, fixed_chunk, rng).compile()
   compile_seconds = time.perf_counter() - start
 
   def step_alone(first, count):
     nonlocal state
     for _ in range(count):
-      state, metrics = train_step(state, fixed_batch, rng)
+      state, metrics = train_step(state, fixed_chunk, rng)
     return metrics
 
   def pipeline_alone(first, count):
-    return [parallel.to_global(task.train_batches(step), mesh) for step in range(first, first + count)]
+    return [train.train_chunk(task, mesh, index, per_transfer)
+            for index in range(first, first + -(-count // per_transfer))]
 
   def whole_loop(first, count):
     nonlocal state
     total = None
-    for batch in train.global_train_batches(task, mesh, range(first, first + count)):
-      state, metrics = train_step(state, batch, rng)
+    for chunk in train.global_train_chunks(task, mesh, range(first, first + count), per_transfer):
+      state, metrics = train_step(state, chunk, rng)
       total = train.merge_metrics(total, metrics)
     return total
 

@@ -16,6 +16,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.eval_every_steps = 1000
   config.checkpoint_every_steps = 1000
   config.max_checkpoints_to_keep = 3
+  config.batches_per_transfer = 16  # Training batches sent to the devices in one transfer; 1 if shapes vary.
   config.data_dir = ''  # TFDS data dir; empty means TFDS's default.
   config.manual_dir = ''  # Raw files in the publisher's layout, for offline builds.
   return config
@@ -32,6 +33,7 @@ def classification_config() -> ml_collections.ConfigDict:
 
   config.model = 'strong_cnn'  # or 'original_cnn'
   config.widths = (16, 32, 64)  # strong_cnn only
+  config.head_features = 0  # strong_cnn only: 0 pools globally; > 0 adds a dense layer this wide.
   config.dropout_rate = 0.3
   config.augment_max_shift = 2
   config.augment_flip = False

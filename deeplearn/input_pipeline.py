@@ -50,6 +50,11 @@ class ShuffledBatches:
     return {k: v[rows] for k, v in self.arrays.items()}
 
 
+def stacked(batches: Sequence[Batch]) -> Batch:
+  """Batches of equal shapes as one batch with a new leading axis."""
+  return {k: np.stack([batch[k] for batch in batches]) for k in batches[0]}
+
+
 def padded_batches(arrays: Batch, batch_size: int) -> Iterator[Batch]:
   """Every example exactly once, in order; the last batch is padded, with `mask` False on padding."""
   total = num_examples(arrays)

@@ -18,9 +18,9 @@ def replicated(mesh: Mesh) -> NamedSharding:
   return NamedSharding(mesh, PartitionSpec())
 
 
-def batch_sharded(mesh: Mesh) -> NamedSharding:
-  """Leading (batch) axis split across the mesh."""
-  return NamedSharding(mesh, PartitionSpec(DATA_AXIS))
+def batch_sharded(mesh: Mesh, batch_axis: int = 0) -> NamedSharding:
+  """Axis `batch_axis` (the batch) split across the mesh."""
+  return NamedSharding(mesh, PartitionSpec(*[None] * batch_axis, DATA_AXIS))
 
 
 def check_batch_size(batch_size: int, mesh: Mesh, field: str) -> None:
@@ -31,8 +31,8 @@ def check_batch_size(batch_size: int, mesh: Mesh, field: str) -> None:
         f'set --config.{field} to a multiple of {mesh.size}.')
 
 
-def to_global(batch, mesh: Mesh):
+def to_global(batch, mesh: Mesh, batch_axis: int = 0):
   """Puts a host batch (this process's rows) on the mesh as one global, batch-sharded array tree."""
-  sharding = batch_sharded(mesh)
+  sharding = batch_sharded(mesh, batch_axis)
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, x), batch)

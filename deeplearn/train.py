@@ -46,17 +46,37 @@ def _check_finite(summary: Mapping[str, float], step: int, last_checkpoint: int 
         'Lower --config.learning_rate or check the data.')
 
 
-def jit_train_step(task: Task, mesh: Mesh) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
-  """The task's train step, compiled, fed `fold_in(rng, state.step)` so each step gets its own key."""
-  def step_with_own_key(state, batch, rng):
+def jit_train_step(task: Task, mesh: Mesh,
+                   batches_per_transfer: int) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
+  """The task's train step, compiled, reading its batch from a chunk made by `train_chunk`.
+
+  Step `s` takes `chunk[s % batches_per_transfer]` and the key `fold_in(rng, s)`, both from `state.step`,
+  so no per-step value crosses from the host.
+  """
+  def step_from_chunk(state, chunk, rng):
+    batch = jax.tree.map(lambda x: x[state.step % batches_per_transfer], chunk)
     return task.train_step(state, batch, jax.random.fold_in(rng, state.step))
   replicated = parallel.replicated(mesh)
-  return jax.jit(step_with_own_key, donate_argnums=0, out_shardings=(replicated, replicated))
+  return jax.jit(step_from_chunk, donate_argnums=0, out_shardings=(replicated, replicated))
 
 
-def global_train_batches(task: Task, mesh: Mesh, steps: range) -> Iterator[Batch]:
-  """The task's training batch of each step, on the mesh, the next one prefetched."""
-  return input_pipeline.prefetch(lambda step: parallel.to_global(task.train_batches(step), mesh), steps)
+def train_chunk(task: Task, mesh: Mesh, index: int, batches_per_transfer: int) -> Batch:
+  """The training batches of steps `[index * k, (index + 1) * k)`, stacked, on the mesh in one transfer."""
+  first = index * batches_per_transfer
+  batches = [task.train_batches(step) for step in range(first, first + batches_per_transfer)]
+  return parallel.to_global(input_pipeline.stacked(batches), mesh, batch_axis=1)
+
+
+def global_train_chunks(task: Task, mesh: Mesh, steps: range, batches_per_transfer: int) -> Iterator[Batch]:
+  """For each step, the on-mesh chunk holding its batch; each chunk crosses once, the next one prefetched."""
+  if not steps:
+    return
+  k = batches_per_transfer
+  indices = range(steps.start // k, (steps.stop - 1) // k + 1)
+  chunks = input_pipeline.prefetch(lambda index: train_chunk(task, mesh, index, k), indices)
+  for index, chunk in zip(indices, chunks):
+    for _ in range(max(steps.start, index * k), min(steps.stop, (index + 1) * k)):
+      yield chunk
 
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
@@ -77,7 +97,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   if last_checkpoint is not None:
     logging.info('Resuming from the checkpoint at step %d.', start_step)
 
-  train_step = jit_train_step(task, mesh)
+  train_step = jit_train_step(task, mesh, config.batches_per_transfer)
   eval_step = jax.jit(task.eval_step, out_shardings=replicated)
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   writer.write_hparams(config.to_dict())
@@ -94,9 +114,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
   try:  # Pending checkpoint writes finish even when the loop stops on an error.
     steps = range(start_step, task.num_train_steps)
-    for step, batch in zip(steps, global_train_batches(task, mesh, steps)):
+    for step, chunk in zip(steps, global_train_chunks(task, mesh, steps, config.batches_per_transfer)):
       with jax.profiler.StepTraceAnnotation('train', step_num=step):
-        state, step_metrics = train_step(state, batch, train_rng)
+        state, step_metrics = train_step(state, chunk, train_rng)
       train_metrics = merge_metrics(train_metrics, step_metrics)
       done = step + 1
       report_progress(done)

@@ -68,6 +68,7 @@ def tiny_config(config, data_dir: str = "", **overrides):
   config.log_every_steps = 2
   config.eval_every_steps = 3
   config.checkpoint_every_steps = 3
+  config.batches_per_transfer = 4
   config.warmup_steps = 2
   if config.model == 'strong_cnn':
     config.widths = (4, 8)

@@ -47,27 +47,22 @@ class _Interrupted(Exception):
   pass
 
 
-def _interrupt_at(monkeypatch, stop_step):
-  """Makes the run die when it asks for the batch of `stop_step`, as a killed process would."""
-  original = tasks.get_task
+def _kill_after_checkpoint(monkeypatch, stop_step):
+  """Makes the run die right after it writes the checkpoint of `stop_step`, as a killed process would."""
+  original = checkpoints.save
 
-  def get_task(config):
-    task = original(config)
-    batches = task.train_batches
-
-    def interrupted(step):
-      if step == stop_step:
-        raise _Interrupted
-      return batches(step)
-    return task.__class__(**{**task.__dict__, 'train_batches': interrupted})
-  monkeypatch.setattr(tasks, 'get_task', get_task)
+  def save(manager, step, items):
+    original(manager, step, items)
+    if step == stop_step:
+      raise _Interrupted
+  monkeypatch.setattr(checkpoints, 'save', save)
 
 
 def test_resumed_run_ends_where_an_unbroken_run_ends(make_config, tmp_path, monkeypatch):
   config = make_config(model='strong_cnn')
   train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
   with monkeypatch.context() as patch:
-    _interrupt_at(patch, stop_step=4)
+    _kill_after_checkpoint(patch, stop_step=3)  # Mid-chunk: steps 0-3 cross in one transfer.
     with pytest.raises(_Interrupted):
       train.train_and_evaluate(config, str(tmp_path / 'resumed'))
   assert checkpoints.create_manager(str(tmp_path / 'resumed'), 3).all_steps() == [3]

@@ -20,6 +20,7 @@ class OriginalCNN(nn.Module):
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
     x = nn.relu(nn.Dense(128)(x))
     x = nn.relu(nn.Dense(64)(x))
+    self.sow('intermediates', 'features', x)
     return nn.Dense(self.num_classes)(x)
 
 
@@ -37,15 +38,24 @@ class ConvBlock(nn.Module):
 
 
 class StrongCNN(nn.Module):
-  """A small VGG-style network: ConvBlocks of growing width, global average pooling, dropout, a linear head."""
+  """A small VGG-style network: ConvBlocks of growing width, then a head.
+
+  With `head_features == 0` the head is global average pooling and one linear layer; otherwise the
+  features are flattened into a hidden dense layer of that width, which adds capacity at little cost.
+  """
   num_classes: int = 10
   widths: tuple[int, ...] = (16, 32, 64)
   dropout_rate: float = 0.3
+  head_features: int = 0
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     for width in self.widths:
       x = ConvBlock(width)(x, train)
-    x = jnp.mean(x, axis=(1, 2))
+    if self.head_features:
+      x = nn.relu(nn.Dense(self.head_features)(x.reshape((x.shape[0], -1))))
+    else:
+      x = jnp.mean(x, axis=(1, 2))
+    self.sow('intermediates', 'features', x)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
     return nn.Dense(self.num_classes)(x)

@@ -27,7 +27,8 @@ class ClassificationMetrics(metrics.Collection):
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
   models = {
       'original_cnn': lambda: cnn.OriginalCNN(config.num_classes, config.dropout_rate),
-      'strong_cnn': lambda: cnn.StrongCNN(config.num_classes, tuple(config.widths), config.dropout_rate),
+      'strong_cnn': lambda: cnn.StrongCNN(
+          config.num_classes, tuple(config.widths), config.dropout_rate, config.head_features),
   }
   if config.model not in models:
     raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')

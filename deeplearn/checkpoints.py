@@ -59,3 +59,14 @@ def restore_latest(manager: ocp.CheckpointManager, target: T) -> tuple[T, int | 
 
 def save(manager: ocp.CheckpointManager, step: int, tree: Any) -> None:
   manager.save(step, args=ocp.args.StandardSave(tree), force=True)
+
+
+def restore_latest_as_saved(workdir: str) -> tuple[dict[str, Any], int]:
+  """The newest checkpoint of a run, as the nested dicts of arrays it was saved as, and its step."""
+  directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
+  steps = ocp.utils.checkpoint_steps(directory) if os.path.isdir(directory) else []
+  if not steps:
+    raise UserError(f'{directory} holds no checkpoint; train first with '
+                    f'`python -m deeplearn.main --workdir={workdir} ...`, or name another workdir.')
+  with ocp.CheckpointManager(directory) as manager:
+    return manager.restore(max(steps), args=ocp.args.StandardRestore()), max(steps)

@@ -44,4 +44,5 @@ def classification_config() -> ml_collections.ConfigDict:
   config.lr_schedule = 'cosine'
   config.warmup_steps = 200
   config.weight_decay = 1e-4
+  config.b1 = 0.9  # adam and adamw: decay of the first moment.
   return config

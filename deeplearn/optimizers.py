@@ -20,8 +20,8 @@ def create_optimizer(config: ml_collections.ConfigDict, num_train_steps: int) ->
   """The optimiser named by `config.optimizer`, on the schedule of `learning_rate_schedule`."""
   lr = learning_rate_schedule(config, num_train_steps)
   optimizers = {
-      'adam': lambda: optax.adam(lr),
-      'adamw': lambda: optax.adamw(lr, weight_decay=config.weight_decay),
+      'adam': lambda: optax.adam(lr, b1=config.b1),
+      'adamw': lambda: optax.adamw(lr, b1=config.b1, weight_decay=config.weight_decay),
       'rmsprop': lambda: optax.rmsprop(lr),
       'sgd': lambda: optax.sgd(lr, momentum=0.9, nesterov=True),
   }

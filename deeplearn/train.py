@@ -1,6 +1,8 @@
 """The generic training loop: any task's pure steps, jitted and data-parallel, with metrics and checkpoints."""
 
-from collections.abc import Callable, Iterator, Mapping
+import glob
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -10,11 +12,10 @@ from absl import logging
 from clu import metric_writers, metrics, periodic_actions
 from jax.sharding import Mesh
 
-from deeplearn import checkpoints, input_pipeline, parallel, tasks
+from deeplearn import checkpoints, images, input_pipeline, parallel, tasks, workdir as workdir_lib
 from deeplearn.errors import NonFiniteLossError
 from deeplearn.input_pipeline import Batch
 from deeplearn.tasks.base import EvalStep, Task
-from deeplearn.train_state import TrainState
 
 
 @jax.jit
@@ -23,7 +24,7 @@ def merge_metrics(total: metrics.Collection | None, new: metrics.Collection) -> 
   return new if total is None else total.merge(new)
 
 
-def evaluate(eval_step: EvalStep, state: TrainState, split: Batch, batch_size: int,
+def evaluate(eval_step: EvalStep, state: Any, split: Batch, batch_size: int,
              mesh: Mesh) -> dict[str, float]:
   """Metrics over a whole split, every example exactly once."""
   total: metrics.Collection | None = None
@@ -38,16 +39,39 @@ def _prefixed(prefix: str, values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _check_finite(summary: Mapping[str, float], step: int, last_checkpoint: int | None, workdir: str) -> None:
-  if not np.isfinite(summary['loss']):
-    kept = (f'the last good checkpoint (step {last_checkpoint}) is kept in {workdir}'
-            if last_checkpoint is not None else 'no checkpoint had been written yet')
-    raise NonFiniteLossError(
-        f'The training loss became {summary["loss"]} by step {step}; training stopped and {kept}. '
-        'Lower --config.learning_rate or check the data.')
+  """Stops the run when any training loss (every metric named `*loss`) is NaN or infinite."""
+  for name, value in summary.items():
+    if name.endswith('loss') and not np.isfinite(value):
+      kept = (f'the last good checkpoint (step {last_checkpoint}) is kept in {workdir}'
+              if last_checkpoint is not None else 'no checkpoint had been written yet')
+      raise NonFiniteLossError(
+          f'The training {name.replace("_", " ")} became {value} by step {step}; training stopped and {kept}. '
+          'Lower the learning rate (--config...learning_rate) or check the data.')
+
+
+def _images_dir(workdir: str) -> str:
+  return os.path.join(workdir, 'images')
+
+
+def write_images(named_images: Mapping[str, np.ndarray], step: int, writer: metric_writers.MetricWriter,
+                 workdir: str) -> None:
+  """Each image to TensorBoard and, from process 0, to `workdir/images/NAME_STEP.png`."""
+  writer.write_images(step, {name: image[None] for name, image in named_images.items()})
+  if jax.process_index() == 0:
+    for name, image in named_images.items():
+      images.save_png(os.path.join(_images_dir(workdir), f'{name}_{step:08d}.png'), image)
+
+
+def write_animations(names: Iterable[str], workdir: str) -> None:
+  """`workdir/images/NAME.gif`: every PNG written under NAME, in step order (process 0)."""
+  if jax.process_index() == 0:
+    for name in names:
+      frames = sorted(glob.glob(os.path.join(_images_dir(workdir), f'{name}_*.png')))
+      images.save_gif(os.path.join(_images_dir(workdir), f'{name}.gif'), frames)
 
 
 def jit_train_step(task: Task, mesh: Mesh,
-                   batches_per_transfer: int) -> Callable[[TrainState, Batch, jax.Array], tuple[TrainState, Any]]:
+                   batches_per_transfer: int) -> Callable[[Any, Batch, jax.Array], tuple[Any, Any]]:
   """The task's train step, compiled, reading its batch from a chunk made by `train_chunk`.
 
   Step `s` takes `chunk[s % batches_per_transfer]` and the key `fold_in(rng, s)`, both from `state.step`,
@@ -85,6 +109,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   parallel.check_batch_size(config.batch_size, mesh, 'batch_size')
   parallel.check_batch_size(config.eval_batch_size, mesh, 'eval_batch_size')
   task = tasks.get_task(config)
+  workdir_lib.save_config(config, workdir)
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   replicated = parallel.replicated(mesh)
@@ -98,16 +123,21 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('Resuming from the checkpoint at step %d.', start_step)
 
   train_step = jit_train_step(task, mesh, config.batches_per_transfer)
-  eval_step = jax.jit(task.eval_step, out_shardings=replicated)
+  eval_step = jax.jit(task.eval_step, out_shardings=replicated) if task.eval_splits else None
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   writer.write_hparams(config.to_dict())
   report_progress = periodic_actions.ReportProgress(num_train_steps=task.num_train_steps, writer=writer)
 
-  def evaluate_all(state: TrainState, step: int) -> dict[str, float]:
+  def evaluate_all(state: Any, step: int) -> dict[str, float]:
     summary = {}
     for prefix, split in task.eval_splits.items():
       summary |= _prefixed(prefix, evaluate(eval_step, state, split, config.eval_batch_size, mesh))
     writer.write_scalars(step, summary)
+    if task.eval_images:
+      named_images = task.eval_images(state)
+      write_images(named_images, step, writer, workdir)
+      if step == task.num_train_steps:
+        write_animations(named_images, workdir)
     return summary
 
   train_metrics: metrics.Collection | None = None

@@ -1,6 +1,7 @@
 """Shared fixtures: tiny MNIST-layout IDX files, prepared into a TFDS data dir once per session."""
 
 import gzip
+import importlib.util
 import os
 import struct
 
@@ -59,6 +60,14 @@ def data_dir(tmp_path_factory, raw_dirs):
   return path
 
 
+def load_config(path: str):
+  """The ConfigDict of a config file, as `--config=path` gives it."""
+  spec = importlib.util.spec_from_file_location('config', path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config()
+
+
 def tiny_config(config, data_dir: str = "", **overrides):
   """`config` shrunk to run a few steps on the fixtures in seconds."""
   config.data_dir = data_dir
@@ -69,8 +78,9 @@ def tiny_config(config, data_dir: str = "", **overrides):
   config.eval_every_steps = 3
   config.checkpoint_every_steps = 3
   config.batches_per_transfer = 4
-  config.warmup_steps = 2
-  if config.model == 'strong_cnn':
+  if 'warmup_steps' in config:
+    config.warmup_steps = 2
+  if config.get('model') == 'strong_cnn':
     config.widths = (4, 8)
   config.update(overrides)
   return config

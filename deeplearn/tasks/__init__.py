@@ -9,6 +9,8 @@ from deeplearn.tasks.base import Task
 
 _TASK_MODULES = {
     'classification': 'deeplearn.tasks.classification',
+    'dcgan': 'deeplearn.tasks.dcgan',
+    'regression': 'deeplearn.tasks.regression',
 }
 
 

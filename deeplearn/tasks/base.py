@@ -6,13 +6,13 @@ from typing import Any
 
 import jax
 import ml_collections
+import numpy as np
 from clu import metrics
 
 from deeplearn.input_pipeline import Batch, ShuffledBatches
-from deeplearn.train_state import TrainState
 
-TrainStep = Callable[[TrainState, Batch, jax.Array], tuple[TrainState, metrics.Collection]]
-EvalStep = Callable[[TrainState, Batch], metrics.Collection]
+TrainStep = Callable[[Any, Batch, jax.Array], tuple[Any, metrics.Collection]]
+EvalStep = Callable[[Any, Batch], metrics.Collection]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,17 +22,21 @@ class Task:
   Attributes:
     init_state: rng -> the initial TrainState.
     train_step: pure `(state, batch, rng) -> (state, metrics)`.
-    eval_step: pure `(state, batch) -> metrics`; honours `batch['mask']`.
+    eval_step: pure `(state, batch) -> metrics`; honours `batch['mask']`; None when `eval_splits` is empty.
     train_batches: the training batch of each step.
     eval_splits: metric prefix (e.g. 'eval') -> a whole split evaluated under it.
     num_train_steps: how many steps the run takes.
+    eval_images: state -> named `(H, W, C)` uint8 images, rendered at every eval; None renders none.
+
+  The state is any pytree with a `step` (a flax `TrainState`, or several of them with a shared step).
   """
-  init_state: Callable[[jax.Array], TrainState]
+  init_state: Callable[[jax.Array], Any]
   train_step: TrainStep
-  eval_step: EvalStep
+  eval_step: EvalStep | None
   train_batches: ShuffledBatches
   eval_splits: Mapping[str, Batch]
   num_train_steps: int
+  eval_images: Callable[[Any], Mapping[str, np.ndarray]] | None = None
 
 
 def num_train_steps(config: ml_collections.ConfigDict, steps_per_epoch: int) -> int:

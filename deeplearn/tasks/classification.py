@@ -10,7 +10,7 @@ import ml_collections
 import optax
 from clu import metrics
 
-from deeplearn import datasets, input_pipeline, optimizers
+from deeplearn import checkpoints, datasets, input_pipeline, optimizers, workdir
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
 from deeplearn.models import cnn
@@ -88,6 +88,15 @@ def eval_step(state: TrainState, batch: Batch) -> ClassificationMetrics:
   loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label'])
   return ClassificationMetrics.single_from_model_output(
       loss=loss, logits=logits, labels=batch['label'], mask=batch['mask'])
+
+
+def load_trained(run_dir: str) -> tuple[nn.Module, dict]:
+  """The model and variables of the latest checkpoint of the classification run in `run_dir`."""
+  config = workdir.load_config(run_dir)
+  if config.task != 'classification':
+    raise UserError(f'{run_dir} holds a {config.task!r} run; a classification run is needed here.')
+  saved, _ = checkpoints.restore_latest_as_saved(run_dir)
+  return create_model(config), {'params': saved['state']['params'], 'batch_stats': saved['state']['batch_stats']}
 
 
 def get_task(config: ml_collections.ConfigDict) -> Task:

@@ -1,0 +1,47 @@
+"""The scores of real digits, the floor a generator's scores are read against.
+
+  python -m deeplearn.fid_floor --classifier_workdir=runs/mnist [--num=10000]
+
+Scores `--num` MNIST training images as if generated, against as many test images, with the same
+classifier and statistics as the DCGAN's `eval/fid`, `eval/inception_score`, `eval/class_entropy`.
+"""
+
+import jax
+from absl import app, flags
+
+from deeplearn import datasets, generative_metrics, input_pipeline, workdir
+from deeplearn.tasks import classification
+
+_CLASSIFIER_WORKDIR = flags.DEFINE_string('classifier_workdir', None, 'Workdir of a finished classification run.')
+_NUM = flags.DEFINE_integer('num', 10_000, 'Images on each side.')
+_BATCH_SIZE = flags.DEFINE_integer('batch_size', 1000, 'Images per batch.')
+flags.mark_flags_as_required(['classifier_workdir'])
+
+
+def real_scores(classifier_workdir: str, num: int, batch_size: int) -> dict[str, float]:
+  """FID, Inception Score and class entropy of `num` training images against `num` test images."""
+  model, variables = classification.load_trained(classifier_workdir)
+  config = workdir.load_config(classifier_workdir)
+  load = lambda split: datasets.load_split(config.dataset, split, data_dir=config.data_dir,
+                                           manual_dir=config.manual_dir)['image'][:num]
+  split = {'real': load(config.eval_split), 'fake': load(config.train_split)}
+
+  @jax.jit
+  def score(batch):
+    return generative_metrics.score_batch(model.apply, variables, classification.to_float(batch['real']),
+                                          classification.to_float(batch['fake']), batch['mask'])
+
+  total = None
+  for batch in input_pipeline.padded_batches(split, batch_size):
+    total = score(batch) if total is None else total.merge(score(batch))
+  return total.compute()
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  scores = real_scores(_CLASSIFIER_WORKDIR.value, _NUM.value, _BATCH_SIZE.value)
+  print(' '.join(f'{name}={value:.4f}' for name, value in scores.items()))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,46 @@
+"""The DCGAN generator and discriminator of the TensorFlow tutorial, for 28x28 greyscale images."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class Generator(nn.Module):
+  """Noise to a 28x28x1 image in [-1, 1]: a dense 7x7 map, then transposed convolutions up to 28x28.
+
+  `features` are the widths of the 7x7 map and of the two upsampling stages before the image.
+  """
+  features: tuple[int, int, int] = (256, 128, 64)
+  kernel_size: int = 5
+  leaky_slope: float = 0.3  # Keras' LeakyReLU default, as the original used.
+  batch_norm_momentum: float = 0.99  # Keras' BatchNormalization default.
+
+  @nn.compact
+  def __call__(self, noise: jax.Array, train: bool = False) -> jax.Array:
+    norm = lambda x: nn.BatchNorm(use_running_average=not train, momentum=self.batch_norm_momentum,
+                                  epsilon=1e-3)(x)
+    act = lambda x: nn.leaky_relu(x, self.leaky_slope)
+    kernel = (self.kernel_size, self.kernel_size)
+    x = act(norm(nn.Dense(7 * 7 * self.features[0], use_bias=False)(noise)))
+    x = x.reshape((-1, 7, 7, self.features[0]))
+    x = act(norm(nn.ConvTranspose(self.features[1], kernel, padding='SAME', use_bias=False)(x)))
+    x = act(norm(nn.ConvTranspose(self.features[2], kernel, strides=(2, 2), padding='SAME', use_bias=False)(x)))
+    x = nn.ConvTranspose(1, kernel, strides=(2, 2), padding='SAME', use_bias=False)(x)
+    return jnp.tanh(x)
+
+
+class Discriminator(nn.Module):
+  """An image to one real-vs-generated logit: two strided convolutions with dropout, then a linear layer."""
+  features: tuple[int, int] = (64, 128)
+  kernel_size: int = 5
+  leaky_slope: float = 0.3
+  dropout_rate: float = 0.3
+
+  @nn.compact
+  def __call__(self, images: jax.Array, train: bool = False) -> jax.Array:
+    x = images
+    for width in self.features:
+      x = nn.Conv(width, (self.kernel_size, self.kernel_size), strides=(2, 2), padding='SAME')(x)
+      x = nn.leaky_relu(x, self.leaky_slope)
+      x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
+    return nn.Dense(1)(x.reshape((x.shape[0], -1)))[:, 0]

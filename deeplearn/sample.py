@@ -1,0 +1,48 @@
+"""Draws a grid of digits from the latest checkpoint of a DCGAN run, without training.
+
+  python -m deeplearn.sample --workdir=runs/dcgan --num=64 --out=samples.png [--seed=0]
+"""
+
+import sys
+
+import jax
+from absl import app, flags
+
+from deeplearn import checkpoints, images, workdir
+from deeplearn.errors import UserError
+from deeplearn.tasks import dcgan
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of a DCGAN training run.')
+_NUM = flags.DEFINE_integer('num', 64, 'How many digits to draw.')
+_OUT = flags.DEFINE_string('out', 'samples.png', 'PNG file to write the grid to.')
+_SEED = flags.DEFINE_integer('seed', 0, 'Seed of the noise; the same seed draws the same digits.')
+flags.mark_flags_as_required(['workdir'])
+
+
+def draw(run_dir: str, num: int, seed: int) -> tuple:
+  """A grid image of `num` generated digits and the step of the checkpoint that drew them."""
+  config = workdir.load_config(run_dir)
+  if config.task != 'dcgan':
+    raise UserError(f'{run_dir} holds a {config.task!r} run; sampling needs a dcgan run.')
+  saved, step = checkpoints.restore_latest_as_saved(run_dir)
+  variables = {k: saved['state']['generator'][k] for k in ('params', 'batch_stats')}
+  noise = jax.random.normal(jax.random.key(seed), (num, config.noise_dim))
+  generated = dcgan.create_generator(config).apply(variables, noise, train=False)
+  return images.grid(jax.device_get(dcgan.to_unit(generated))), step
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  if _NUM.value < 1:
+    sys.exit(f'error: --num={_NUM.value}; draw at least one digit.')
+  try:
+    grid, step = draw(_WORKDIR.value, _NUM.value, _SEED.value)
+  except UserError as e:
+    sys.exit(f'error: {e}')
+  images.save_png(_OUT.value, grid)
+  print(f'Wrote {_NUM.value} digits from the checkpoint at step {step} to {_OUT.value}.')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,155 @@
+"""The DCGAN task: its joint step, sampling, the generative scores, and the config end to end."""
+
+import functools
+import glob
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import scipy.linalg
+from PIL import Image
+
+from deeplearn import checkpoints, defaults, generative_metrics, sample, tasks, train
+from deeplearn.errors import UserError
+from deeplearn.models.dcgan import Discriminator, Generator
+from deeplearn.tasks import dcgan
+from tests.conftest import load_config, tiny_config
+
+DCGAN_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'dcgan.py')
+
+
+def small_state(rng=jax.random.key(0)):
+  return dcgan.init_state(
+      rng, generator=Generator((8, 4, 4)), discriminator=Discriminator((4, 8)),
+      generator_tx=optax.adam(1e-3), discriminator_tx=optax.adam(1e-3), noise_dim=10, image_shape=(28, 28, 1))
+
+
+def test_train_step_updates_both_networks_and_their_batch_statistics():
+  state = small_state()
+  batch = {'image': np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)}
+  new_state, step_metrics = jax.jit(functools.partial(dcgan.train_step, noise_dim=10))(
+      state, batch, jax.random.key(1))
+  summary = step_metrics.compute()
+  assert {'generator_loss', 'discriminator_loss'} <= set(summary)
+  assert all(np.isfinite(float(v)) for v in summary.values())
+  assert int(new_state.step) == 1
+  for old, new in ((state.generator.params, new_state.generator.params),
+                   (state.discriminator.params, new_state.discriminator.params),
+                   (state.generator.batch_stats, new_state.generator.batch_stats)):
+    assert all(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(old), jax.tree.leaves(new)))
+
+
+def test_generator_draws_28x28_images_in_range_from_its_running_statistics():
+  generator = small_state().generator
+  noise = jax.random.normal(jax.random.key(2), (5, 10))
+  drawn = dcgan.generate(generator, noise)
+  assert drawn.shape == (5, 28, 28, 1)
+  assert float(jnp.min(drawn)) >= -1.0 and float(jnp.max(drawn)) <= 1.0
+  shifted = generator.replace(batch_stats=jax.tree.map(lambda x: x + 0.5, generator.batch_stats))
+  assert not np.allclose(drawn, dcgan.generate(shifted, noise))  # Sampling reads the running statistics ...
+  _, updates = generator.apply_fn(generator.variables(), noise, train=False, mutable=['batch_stats'])
+  jax.tree.map(np.testing.assert_array_equal, updates['batch_stats'], generator.batch_stats)  # ... and keeps them.
+
+
+def test_frechet_distance_matches_scipy():
+  rng = np.random.default_rng(0)
+  a, b = rng.normal(size=(200, 6)), rng.normal(1.0, 2.0, size=(300, 6)) @ rng.normal(size=(6, 6))
+  mean_a, cov_a, mean_b, cov_b = a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False)
+  expected = (np.sum((mean_a - mean_b) ** 2) + np.trace(cov_a + cov_b)
+              - 2 * np.trace(scipy.linalg.sqrtm(cov_a @ cov_b).real))
+  assert generative_metrics.frechet_distance(mean_a, cov_a, mean_b, cov_b) == pytest.approx(expected, rel=1e-6)
+
+
+def _scores(real_features, fake_features, fake_logits, batch_size):
+  """The statistics accumulated batch by batch, as evaluation does, with a padded last batch."""
+  total = None
+  for start in range(0, len(real_features), batch_size):
+    chunk = slice(start, start + batch_size)
+    size = len(real_features[chunk])
+    pad = lambda x: np.concatenate([x[chunk], np.zeros((batch_size - size,) + x.shape[1:], x.dtype)])
+    batch = generative_metrics.GenerativeMetrics.single_from_model_output(
+        real_features=pad(real_features), fake_features=pad(fake_features), fake_logits=pad(fake_logits),
+        mask=np.arange(batch_size) < size)
+    total = batch if total is None else total.merge(batch)
+  return total.compute()
+
+
+def test_scores_are_zero_for_one_distribution_large_for_noise_and_exact_on_batches():
+  rng = np.random.default_rng(1)
+  digits = rng.normal(size=(5000, 4)) @ np.diag([1.0, 2.0, 0.5, 1.0])
+  same = rng.normal(size=(5000, 4)) @ np.diag([1.0, 2.0, 0.5, 1.0])
+  confident_uniform = 20.0 * np.eye(10)[np.arange(5000) % 10]
+  scores = _scores(digits.astype(np.float32), same.astype(np.float32), confident_uniform.astype(np.float32), 512)
+  assert scores['fid'] < 0.02
+  assert scores['inception_score'] == pytest.approx(10.0, rel=1e-3)  # Confident and even: the maximum.
+  assert scores['class_entropy'] == pytest.approx(np.log(10), rel=1e-6)
+  noise = rng.uniform(-10, 10, size=(5000, 4)).astype(np.float32)
+  one_class = np.tile(20.0 * np.eye(10)[0], (5000, 1)).astype(np.float32)
+  scores = _scores(digits.astype(np.float32), noise, one_class, 512)
+  assert scores['fid'] > 50
+  assert scores['inception_score'] == pytest.approx(1.0, rel=1e-3)
+  assert scores['class_entropy'] == pytest.approx(0.0, abs=1e-6)
+
+  real, fake = digits[:300].astype(np.float32), same[:300].astype(np.float32)
+  expected = generative_metrics.frechet_distance(real.mean(0), np.cov(real, rowvar=False, bias=True),
+                                                 fake.mean(0), np.cov(fake, rowvar=False, bias=True))
+  assert _scores(real, fake, confident_uniform[:300], 64)['fid'] == pytest.approx(expected, rel=1e-4, abs=1e-5)
+
+
+@pytest.fixture(scope='module')
+def classifier_workdir(data_dir, tmp_path_factory):
+  """A finished (tiny) classification run, as `fid_classifier_workdir` names one."""
+  path = str(tmp_path_factory.mktemp('classifier'))
+  train.train_and_evaluate(tiny_config(defaults.classification_config(), data_dir, model='original_cnn'), path)
+  return path
+
+
+def dcgan_config(data_dir, **overrides):
+  return tiny_config(load_config(DCGAN_CONFIG), data_dir, generator_features=(8, 4, 4),
+                     discriminator_features=(4, 8), num_grid_samples=4, num_fid_samples=20, **overrides)
+
+
+def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_workdir, tmp_path, monkeypatch):
+  config = dcgan_config(data_dir, fid_classifier_workdir=classifier_workdir)
+  summary = train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
+  assert set(summary) == {'eval/fid', 'eval/inception_score', 'eval/class_entropy'}
+  assert summary['eval/fid'] > 0 and 1.0 <= summary['eval/inception_score'] <= 10.0
+  grids = sorted(glob.glob(str(tmp_path / 'unbroken' / 'images' / 'samples_*.png')))
+  assert [os.path.basename(g) for g in grids] == ['samples_00000003.png', 'samples_00000006.png']
+  assert Image.open(grids[-1]).size == (2 + 2 * 30, 2 + 2 * 30)  # A 2x2 grid of 28x28 digits.
+  assert Image.open(tmp_path / 'unbroken' / 'images' / 'samples.gif').n_frames == 2
+
+  original_save = checkpoints.save
+
+  def save_then_die(manager, step, items):
+    original_save(manager, step, items)
+    if step == 3:
+      raise KeyboardInterrupt
+  with monkeypatch.context() as patch:
+    patch.setattr(checkpoints, 'save', save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+      train.train_and_evaluate(config, str(tmp_path / 'resumed'))
+  train.train_and_evaluate(config, str(tmp_path / 'resumed'))
+  resumed, _ = checkpoints.restore_latest_as_saved(str(tmp_path / 'resumed'))
+  unbroken, _ = checkpoints.restore_latest_as_saved(str(tmp_path / 'unbroken'))
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-6),
+               resumed['state'], unbroken['state'])
+
+  grid, step = sample.draw(str(tmp_path / 'resumed'), num=9, seed=0)
+  assert step == 6 and grid.shape == (2 + 3 * 30, 2 + 3 * 30, 1)
+
+
+def test_missing_classifier_checkpoint_is_a_clear_error_before_training(data_dir, tmp_path):
+  config = dcgan_config(data_dir, fid_classifier_workdir=str(tmp_path / 'nowhere'))
+  with pytest.raises(UserError, match='not the workdir of a training run'):
+    tasks.get_task(config)
+  (tmp_path / 'empty').mkdir()
+  (tmp_path / 'empty' / 'config.json').write_text(
+      defaults.classification_config().to_json())
+  with pytest.raises(UserError, match='holds no checkpoint'):
+    train.train_and_evaluate(dcgan_config(data_dir, fid_classifier_workdir=str(tmp_path / 'empty')),
+                             str(tmp_path / 'run'))
+  assert not os.path.exists(tmp_path / 'run' / 'checkpoints')

@@ -26,8 +26,8 @@ def get_config():
   config.eval_batch_size = 1000
   config.num_epochs = 100
   config.log_every_steps = 50
-  config.eval_every_steps = 235  # About an epoch.
-  config.checkpoint_every_steps = 235
+  config.eval_every_steps = 234  # An epoch: 60,000 // 256 steps.
+  config.checkpoint_every_steps = 234
 
   config.noise_dim = 100
   config.generator_features = (256, 128, 64)

@@ -1,4 +1,4 @@
-"""Fashion-MNIST with the strong CNN and a dense head, 1-pixel shifts, mirroring and label smoothing."""
+"""Fashion-MNIST: the strong CNN with a dense head, 1-pixel shifts, mirroring, label smoothing, mirrored test views."""
 
 from deeplearn import defaults
 
@@ -10,5 +10,6 @@ def get_config():
   config.augment_max_shift = 1
   config.augment_flip = True
   config.label_smoothing = 0.1
+  config.test_time_flip = True
   config.num_epochs = 8
   return config

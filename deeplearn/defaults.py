@@ -38,6 +38,7 @@ def classification_config() -> ml_collections.ConfigDict:
   config.augment_max_shift = 2
   config.augment_flip = False
   config.label_smoothing = 0.0
+  config.test_time_flip = False  # Evaluate on the mean prediction of each image and its mirror image.
 
   config.optimizer = 'adamw'
   config.learning_rate = 3e-3

@@ -62,3 +62,16 @@ def test_augment_shifts_within_bounds_and_keeps_shape():
   assert shifted.shape == images.shape
   rows, cols = np.nonzero(np.asarray(shifted[..., 0]).sum(0))
   assert shifted.sum() == 8 and rows.min() >= 12 and rows.max() <= 16 and cols.min() >= 11
+
+
+def test_flip_average_scores_the_mean_probability_of_an_image_and_its_mirror():
+  # A "model" whose logits are the pixel row: mirroring reverses them.
+  state = TrainState.create(apply_fn=lambda variables, images, train: images[:, 0, :, 0] * 4.0, params={},
+                            tx=optax.identity())
+  pixels = np.array([[[0, 255, 204]], [[255, 0, 0]]], np.uint8)[..., None]  # (2, 1, 3, 1)
+  batch = {'image': jnp.asarray(pixels), 'label': jnp.array([1, 1]), 'mask': jnp.array([True, True])}
+  result = classification.eval_step(state, batch, flip_average=True).compute()
+  logits = jnp.asarray(pixels[:, 0, :, 0], jnp.float32) / 255 * 4
+  probs = (jax.nn.softmax(logits) + jax.nn.softmax(logits[:, ::-1])) / 2
+  assert float(result['loss']) == pytest.approx(float(-jnp.log(probs[:, 1]).mean()), rel=1e-6)
+  assert float(result['accuracy']) == 0.5  # Class 1 tops the first image's mean, not the second's.

@@ -4,9 +4,11 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
+
 
 class Generator(nn.Module):
-  """Noise to a 28x28x1 image in [-1, 1]: a dense 7x7 map, then transposed convolutions up to 28x28.
+  """Noise to a 28x28x1 image in [-1, 1]: a dense 7x7 map, then transposed convolutions (5x5, 'SAME', no bias) up to 28x28.
 
   `features` are the widths of the 7x7 map and of the two upsampling stages before the image.
   """
@@ -23,9 +25,9 @@ class Generator(nn.Module):
     kernel = (self.kernel_size, self.kernel_size)
     x = act(norm(nn.Dense(7 * 7 * self.features[0], use_bias=False)(noise)))
     x = x.reshape((-1, 7, 7, self.features[0]))
-    x = act(norm(nn.ConvTranspose(self.features[1], kernel, padding='SAME', use_bias=False)(x)))
-    x = act(norm(nn.ConvTranspose(self.features[2], kernel, strides=(2, 2), padding='SAME', use_bias=False)(x)))
-    x = nn.ConvTranspose(1, kernel, strides=(2, 2), padding='SAME', use_bias=False)(x)
+    x = act(norm(SubPixelConvTranspose(self.features[1], kernel, strides=(1, 1))(x)))
+    x = act(norm(SubPixelConvTranspose(self.features[2], kernel, strides=(2, 2))(x)))
+    x = SubPixelConvTranspose(1, kernel, strides=(2, 2))(x)
     return jnp.tanh(x)
 
 
@@ -40,7 +42,7 @@ class Discriminator(nn.Module):
   def __call__(self, images: jax.Array, train: bool = False) -> jax.Array:
     x = images
     for width in self.features:
-      x = nn.Conv(width, (self.kernel_size, self.kernel_size), strides=(2, 2), padding='SAME')(x)
+      x = Im2ColConv(width, (self.kernel_size, self.kernel_size), strides=(2, 2), padding='SAME')(x)
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
     return nn.Dense(1)(x.reshape((x.shape[0], -1)))[:, 0]

@@ -1,17 +1,34 @@
-"""Layers shaped for speed on XLA:CPU."""
+"""Convolutions shaped for speed on XLA:CPU: computed as one matmul over gathered patches (im2col).
+
+XLA:CPU's native kernels for the few-channel convolutions of small image models, and above all
+their kernel gradients (worst for strided transposed convolutions), run far below the matmul peak.
+These layers keep `flax.linen.Conv`'s and `ConvTranspose`'s parameters and outputs (tested) and
+compute them as matmuls, whose gradients are matmuls too.
+"""
+
+from collections.abc import Sequence
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+
+def conv_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
+                   pads: Sequence[tuple[int, int]]) -> jax.Array:
+  """`lax.conv_general_dilated` (NHWC, HWIO) as strided slices, one concatenation and one matmul."""
+  kh, kw, _, features = kernel.shape
+  sh, sw = strides
+  x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
+  out_h, out_w = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
+  patches = jnp.concatenate(
+      [x[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :]
+       for i in range(kh) for j in range(kw)], axis=-1)
+  return patches @ kernel.reshape(-1, features)
 
 
 class Im2ColConv(nn.Module):
-  """A 2-D convolution computed as one matmul over gathered patches (im2col).
-
-  Same parameters (`kernel` HWIO, `bias`) and outputs as `nn.Conv` with the same fields, but
-  2x faster to train on XLA:CPU for the few-channel convolutions of small image models, whose
-  native convolution kernels (and their gradients) run far below the matmul peak.
-  """
+  """`nn.Conv` (same fields used here, same `kernel` and `bias`) computed by `conv_as_matmul`."""
   features: int
   kernel_size: tuple[int, int] = (3, 3)
   strides: tuple[int, int] = (1, 1)
@@ -20,15 +37,55 @@ class Im2ColConv(nn.Module):
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    (kh, kw), (sh, sw) = self.kernel_size, self.strides
-    kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, x.shape[-1], self.features))
-    pads = jax.lax.padtype_to_pads(x.shape[1:3], (kh, kw), (sh, sw), self.padding)
-    x = jnp.pad(x, ((0, 0), *pads, (0, 0)))
-    out_h, out_w = (x.shape[1] - kh) // sh + 1, (x.shape[2] - kw) // sw + 1
-    patches = jnp.concatenate(
-        [x[:, i:i + sh * (out_h - 1) + 1:sh, j:j + sw * (out_w - 1) + 1:sw, :]
-         for i in range(kh) for j in range(kw)], axis=-1)
-    y = patches @ kernel.reshape(-1, self.features)
+    kernel = self.param('kernel', nn.initializers.lecun_normal(), (*self.kernel_size, x.shape[-1], self.features))
+    pads = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, self.strides, self.padding)
+    y = conv_as_matmul(x, kernel, self.strides, pads)
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,))
     return y
+
+
+def _phase_taps(size: int, stride: int) -> tuple[np.ndarray, int]:
+  """Which kernel tap feeds which input offset, per output phase, for a 'SAME' transposed convolution.
+
+  Output `o = stride * q + r` reads input `q + d` through tap `k` when `r + k - pad == stride * d`, with
+  `pad` the front padding `lax.conv_transpose` gives the stride-dilated input. Returns a 0/1 array
+  `[phase r, offset d - first offset, tap k]` and the first offset.
+  """
+  pad_len = size + stride - 2
+  pad = size - 1 if stride > size - 1 else int(np.ceil(pad_len / 2))
+  offsets = {(r, k): (r + k - pad) // stride for r in range(stride) for k in range(size)
+             if (r + k - pad) % stride == 0}
+  first, last = min(offsets.values()), max(offsets.values())
+  taps = np.zeros((stride, last - first + 1, size), np.float32)
+  for (r, k), d in offsets.items():
+    taps[r, d - first, k] = 1.0
+  return taps, first
+
+
+class SubPixelConvTranspose(nn.Module):
+  """`nn.ConvTranspose` with padding 'SAME' (same `kernel`, no bias), as one stride-1 conv and a pixel shuffle.
+
+  Each of the `stride**2` output phases is a stride-1 convolution of the undilated input with the
+  kernel taps that reach it; the phases' kernels are stacked along the output channels, so the
+  zeros of the dilated input are never multiplied.
+  """
+  features: int
+  kernel_size: tuple[int, int] = (5, 5)
+  strides: tuple[int, int] = (2, 2)
+
+  @nn.compact
+  def __call__(self, x: jax.Array) -> jax.Array:
+    (kh, kw), (sh, sw) = self.kernel_size, self.strides
+    kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, x.shape[-1], self.features))
+    taps_h, first_h = _phase_taps(kh, sh)
+    taps_w, first_w = _phase_taps(kw, sw)
+    # [offset_h, offset_w, in, (phase_h, phase_w, out)]
+    phase_kernel = jnp.einsum('adk,bel,klio->deiabo', taps_h, taps_w, kernel)
+    dh, dw = phase_kernel.shape[:2]
+    phase_kernel = phase_kernel.reshape(dh, dw, x.shape[-1], sh * sw * self.features)
+    pads = ((-first_h, dh - 1 + first_h), (-first_w, dw - 1 + first_w))
+    y = conv_as_matmul(x, phase_kernel, (1, 1), pads)
+    n, h, w, _ = y.shape
+    y = y.reshape(n, h, w, sh, sw, self.features).transpose(0, 1, 3, 2, 4, 5)
+    return y.reshape(n, h * sh, w * sw, self.features)

@@ -82,9 +82,16 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, max_shift: in
       loss=jnp.broadcast_to(loss, labels.shape), logits=logits, labels=labels)
 
 
-def eval_step(state: TrainState, batch: Batch) -> ClassificationMetrics:
-  """Loss and accuracy over the examples where `batch['mask']` is true."""
-  logits = state.apply_fn(state.variables(), to_float(batch['image']), train=False)
+def eval_step(state: TrainState, batch: Batch, *, flip_average: bool = False) -> ClassificationMetrics:
+  """Loss and accuracy over the examples where `batch['mask']` is true.
+
+  With `flip_average`, the prediction averages the probabilities of each image and its mirror image.
+  """
+  images = to_float(batch['image'])
+  logits = state.apply_fn(state.variables(), images, train=False)
+  if flip_average:
+    mirrored = state.apply_fn(state.variables(), images[:, :, ::-1, :], train=False)
+    logits = jnp.log((jax.nn.softmax(logits) + jax.nn.softmax(mirrored)) / 2)
   loss = optax.softmax_cross_entropy_with_integer_labels(logits, batch['label'])
   return ClassificationMetrics.single_from_model_output(
       loss=loss, logits=logits, labels=batch['label'], mask=batch['mask'])
@@ -112,7 +119,7 @@ def get_task(config: ml_collections.ConfigDict) -> Task:
       train_step=functools.partial(
           train_step, max_shift=config.augment_max_shift, flip=config.augment_flip,
           label_smoothing=config.label_smoothing),
-      eval_step=eval_step,
+      eval_step=functools.partial(eval_step, flip_average=config.test_time_flip),
       train_batches=batches,
       eval_splits={'eval': test},
       num_train_steps=steps,

@@ -12,7 +12,7 @@ from absl import logging
 from clu import metric_writers, metrics, periodic_actions
 from jax.sharding import Mesh
 
-from deeplearn import checkpoints, images, input_pipeline, parallel, tasks, workdir as workdir_lib
+from deeplearn import checkpoints, history, images, input_pipeline, parallel, tasks, workdir as workdir_lib
 from deeplearn.errors import NonFiniteLossError
 from deeplearn.input_pipeline import Batch
 from deeplearn.tasks.base import EvalStep, Task
@@ -138,6 +138,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       write_images(named_images, step, writer, workdir)
       if step == task.num_train_steps:
         write_animations(named_images, workdir)
+    if task.plot_history and step == task.num_train_steps:
+      writer.flush()
+      write_images(task.plot_history(history.read_scalars(workdir)), step, writer, workdir)
     return summary
 
   train_metrics: metrics.Collection | None = None

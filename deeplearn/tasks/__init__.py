@@ -9,6 +9,7 @@ from deeplearn.tasks.base import Task
 
 _TASK_MODULES = {
     'classification': 'deeplearn.tasks.classification',
+    'comparison': 'deeplearn.tasks.comparison',
     'dcgan': 'deeplearn.tasks.dcgan',
     'regression': 'deeplearn.tasks.regression',
 }

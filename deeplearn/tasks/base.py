@@ -9,6 +9,7 @@ import ml_collections
 import numpy as np
 from clu import metrics
 
+from deeplearn.history import History
 from deeplearn.input_pipeline import Batch, ShuffledBatches
 
 TrainStep = Callable[[Any, Batch, jax.Array], tuple[Any, metrics.Collection]]
@@ -27,6 +28,7 @@ class Task:
     eval_splits: metric prefix (e.g. 'eval') -> a whole split evaluated under it.
     num_train_steps: how many steps the run takes.
     eval_images: state -> named `(H, W, C)` uint8 images, rendered at every eval; None renders none.
+    plot_history: the run's scalar history -> named images, rendered at the end of training.
 
   The state is any pytree with a `step` (a flax `TrainState`, or several of them with a shared step).
   """
@@ -37,6 +39,7 @@ class Task:
   eval_splits: Mapping[str, Batch]
   num_train_steps: int
   eval_images: Callable[[Any], Mapping[str, np.ndarray]] | None = None
+  plot_history: Callable[[History], Mapping[str, np.ndarray]] | None = None
 
 
 def num_train_steps(config: ml_collections.ConfigDict, steps_per_epoch: int) -> int:

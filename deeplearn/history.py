@@ -1,0 +1,27 @@
+"""A run's scalar history, read back from the TensorBoard event files its metric writer wrote."""
+
+from collections.abc import Mapping, Sequence
+
+import tensorflow as tf
+from tensorboard.backend.event_processing import event_accumulator
+
+History = Mapping[str, Sequence[tuple[int, float]]]
+
+
+def read_scalars(workdir: str) -> dict[str, list[tuple[int, float]]]:
+  """Every scalar tag of `workdir`'s event files -> its `(step, value)`s in step order.
+
+  A step written twice (a resumed run repeats the evaluation it stopped at) keeps its last value.
+  """
+  accumulator = event_accumulator.EventAccumulator(workdir, size_guidance={event_accumulator.TENSORS: 0})
+  accumulator.Reload()
+  history = {}
+  for tag in accumulator.Tags()['tensors']:
+    values = {}
+    for event in accumulator.Tensors(tag):
+      value = tf.make_ndarray(event.tensor_proto)
+      if value.ndim == 0 and value.dtype.kind == 'f':
+        values[event.step] = float(value)
+    if values:
+      history[tag] = sorted(values.items())
+  return history

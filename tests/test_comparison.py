@@ -1,0 +1,31 @@
+"""Side-by-side variants: the dropout experiment's config end to end, and clear errors for bad variants."""
+
+import os
+
+import pytest
+from PIL import Image
+
+from deeplearn import history, train
+from deeplearn.errors import UserError
+from deeplearn.tasks import comparison
+from tests.conftest import load_config, tiny_config
+
+DROPOUT_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'mnist_dropout.py')
+
+
+def test_dropout_config_trains_both_variants_on_held_out_validation_and_plots_their_losses(data_dir, tmp_path):
+  config = tiny_config(load_config(DROPOUT_CONFIG), data_dir, log_every_steps=3)
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert set(summary) == {f'eval/{variant}/{metric}' for variant in ('no_dropout', 'dropout_025')
+                          for metric in ('loss', 'accuracy')}
+  assert summary['eval/no_dropout/loss'] != summary['eval/dropout_025/loss']
+  scalars = history.read_scalars(str(tmp_path))
+  assert [step for step, _ in scalars['train/dropout_025/loss']] == [3, 6]
+  assert Image.open(tmp_path / 'images' / 'losses_00000006.png').size[0] > 0
+
+
+def test_a_variant_overriding_a_missing_field_is_a_clear_error(data_dir):
+  config = tiny_config(load_config(DROPOUT_CONFIG), data_dir)
+  config.variants = {'typo': {'dropout_rat': 0.5}}
+  with pytest.raises(UserError, match="overrides 'dropout_rat'"):
+    comparison.variant_configs(config)

@@ -79,3 +79,19 @@ def prefetch(fetch: Callable[[int], T], steps: Sequence[int]) -> Iterator[T]:
       pending = pool.submit(fetch, next_step)
       yield ready
     yield pending.result()
+
+
+class StagedBatches:
+  """Training batches of several splits in turn: stage `i` runs `num_steps[i]` steps of `stages[i]`."""
+
+  def __init__(self, stages: Sequence[ShuffledBatches], num_steps: Sequence[int]):
+    self.stages = list(stages)
+    self.starts = np.cumsum([0, *num_steps])
+    self.steps_per_epoch = self.stages[0].steps_per_epoch
+
+  def stage_of(self, step: int) -> int:
+    return min(int(np.searchsorted(self.starts, step, side='right')) - 1, len(self.stages) - 1)
+
+  def __call__(self, step: int) -> Batch:
+    stage = self.stage_of(step)
+    return self.stages[stage](step - int(self.starts[stage]))

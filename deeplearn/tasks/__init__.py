@@ -10,6 +10,7 @@ from deeplearn.tasks.base import Task
 _TASK_MODULES = {
     'classification': 'deeplearn.tasks.classification',
     'comparison': 'deeplearn.tasks.comparison',
+    'continual': 'deeplearn.tasks.continual',
     'dcgan': 'deeplearn.tasks.dcgan',
     'regression': 'deeplearn.tasks.regression',
 }

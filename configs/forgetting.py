@@ -1,0 +1,25 @@
+"""Catastrophic forgetting: one 20-way original CNN, 20 epochs on MNIST (labels 0-9), then 20 on
+Fashion-MNIST (labels 10-19), both test sets scored after every epoch; `images/forgetting_STEP.png`.
+
+Offline, prepare both datasets first (`launch/prepare_data.sh ../shared/data DATA_DIR`).
+"""
+
+import ml_collections
+
+from configs import mnist_original
+
+STEPS_PER_EPOCH = 60_000 // 128
+
+
+def get_config():
+  config = mnist_original.get_config()
+  config.task = 'continual'
+  config.num_classes = 20
+  config.stages = ml_collections.ConfigDict()  # Dataset -> its stage, in training order.
+  config.stages.mnist = dict(num_epochs=20, label_offset=0)
+  config.stages.fashion_mnist = dict(num_epochs=20, label_offset=10)
+  config.batch_size = 128
+  config.log_every_steps = STEPS_PER_EPOCH
+  config.eval_every_steps = STEPS_PER_EPOCH
+  config.checkpoint_every_steps = 5 * STEPS_PER_EPOCH
+  return config

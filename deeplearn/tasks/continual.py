@@ -1,0 +1,75 @@
+"""One classifier trained on a sequence of datasets in turn, evaluated on all of them: catastrophic forgetting.
+
+`config.stages` maps each dataset, in training order, to its epochs and the offset added to its labels
+(MNIST 0-9, then Fashion-MNIST 10-19 in one 20-way head); a third dataset is one more entry
+(`num_train_steps > 0` instead splits that many steps evenly over the stages). Every
+eval scores every stage's test split (`eval/DATASET/accuracy`, `eval/DATASET/loss`), and at the end a
+plot shows them across the whole run.
+"""
+
+import functools
+
+import jax
+import ml_collections
+import numpy as np
+
+from deeplearn import datasets, input_pipeline, optimizers, plots
+from deeplearn.errors import UserError
+from deeplearn.history import History
+from deeplearn.input_pipeline import Batch
+from deeplearn.tasks import classification
+from deeplearn.tasks.base import Task, loader_kwargs
+
+
+def load_stage(config: ml_collections.ConfigDict, dataset: str, split: str) -> Batch:
+  """A stage's split with its labels moved to the stage's range of the shared head."""
+  arrays = datasets.load_split(dataset, split, **loader_kwargs(config))
+  return {'image': arrays['image'], 'label': arrays['label'] + config.stages[dataset].label_offset}
+
+
+def plot_accuracy_and_loss(history: History, names: list[str], boundaries: list[int],
+                           epoch_steps: int) -> dict[str, np.ndarray]:
+  """Each test split's accuracy and loss per epoch, with a line where each new stage began."""
+  fig, axes = plots.figure(6, 4, columns=2)
+  for ax, metric in zip(axes, ('accuracy', 'loss')):
+    for i, name in enumerate(names):
+      points = history.get(f'eval/{name}/{metric}', [])
+      ax.plot([step / epoch_steps for step, _ in points], [v for _, v in points], 'o-', markersize=3,
+              color=f'C{i}', label=f'{name} test')
+    for boundary in boundaries:
+      ax.axvline(boundary / epoch_steps, color='grey', linestyle=':')
+    ax.set(xlabel='epoch', ylabel=metric, title=f'Test {metric} while training on each dataset in turn')
+    ax.legend()
+  return {'forgetting': plots.to_array(fig)}
+
+
+def get_task(config: ml_collections.ConfigDict) -> Task:
+  if not config.stages:
+    raise UserError('config.stages is empty; list at least one dataset to train on.')
+  names = list(config.stages)
+  stage_batches, stage_steps, eval_splits = [], [], {}
+  for name in names:
+    batches = input_pipeline.ShuffledBatches(load_stage(config, name, config.train_split), config.batch_size,
+                                             config.seed, jax.process_index(), jax.process_count())
+    stage_batches.append(batches)
+    stage_steps.append(config.num_train_steps // len(names) if config.num_train_steps > 0
+                       else config.stages[name].num_epochs * batches.steps_per_epoch)
+    eval_splits[f'eval/{name}'] = load_stage(config, name, config.eval_split)
+  staged = input_pipeline.StagedBatches(stage_batches, stage_steps)
+  total_steps = int(sum(stage_steps))
+  return Task(
+      init_state=functools.partial(
+          classification.init_state, model=classification.create_model(config),
+          tx=optimizers.create_optimizer(config, total_steps),
+          image_shape=eval_splits[f'eval/{names[0]}']['image'].shape[1:]),
+      train_step=functools.partial(
+          classification.train_step, max_shift=config.augment_max_shift, flip=config.augment_flip,
+          label_smoothing=config.label_smoothing),
+      eval_step=classification.eval_step,
+      train_batches=staged,
+      eval_splits=eval_splits,
+      num_train_steps=total_steps,
+      plot_history=functools.partial(plot_accuracy_and_loss, names=names,
+                                     boundaries=[int(s) for s in staged.starts[1:-1]],
+                                     epoch_steps=staged.steps_per_epoch),
+  )

@@ -4,8 +4,6 @@ Fashion-MNIST (labels 10-19), both test sets scored after every epoch; `images/f
 Offline, prepare both datasets first (`launch/prepare_data.sh ../shared/data DATA_DIR`).
 """
 
-import ml_collections
-
 from configs import mnist_original
 
 STEPS_PER_EPOCH = 60_000 // 128
@@ -15,9 +13,9 @@ def get_config():
   config = mnist_original.get_config()
   config.task = 'continual'
   config.num_classes = 20
-  config.stages = ml_collections.ConfigDict()  # Dataset -> its stage, in training order.
-  config.stages.mnist = dict(num_epochs=20, label_offset=0)
-  config.stages.fashion_mnist = dict(num_epochs=20, label_offset=10)
+  config.stage_datasets = ('mnist', 'fashion_mnist')  # In training order; one entry per stage in each.
+  config.stage_epochs = (20, 20)
+  config.stage_label_offsets = (0, 10)
   config.batch_size = 128
   config.log_every_steps = STEPS_PER_EPOCH
   config.eval_every_steps = STEPS_PER_EPOCH

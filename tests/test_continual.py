@@ -28,3 +28,5 @@ def test_forgetting_config_trains_on_each_dataset_in_turn_and_scores_both(data_d
   scalars = history.read_scalars(str(tmp_path))
   assert [step for step, _ in scalars['eval/fashion_mnist/accuracy']] == [2, 4, 6, 8]
   assert Image.open(tmp_path / 'images' / 'forgetting_00000008.png').size[0] > 0
+  # MNIST comes first: until its stage ends, no Fashion-MNIST label (10-19) has been a target.
+  assert scalars['eval/fashion_mnist/accuracy'][1] == (4, 0.0)

@@ -1,8 +1,9 @@
 """One classifier trained on a sequence of datasets in turn, evaluated on all of them: catastrophic forgetting.
 
-`config.stages` maps each dataset, in training order, to its epochs and the offset added to its labels
-(MNIST 0-9, then Fashion-MNIST 10-19 in one 20-way head); a third dataset is one more entry
-(`num_train_steps > 0` instead splits that many steps evenly over the stages). Every
+`config.stage_datasets` lists the datasets in training order, `stage_epochs` how long each trains and
+`stage_label_offsets` what is added to its labels (MNIST 0-9, then Fashion-MNIST 10-19 in one 20-way
+head); a third dataset is one more entry in each (`num_train_steps > 0` instead splits that many
+steps evenly over the stages). Every
 eval scores every stage's test split (`eval/DATASET/accuracy`, `eval/DATASET/loss`), and at the end a
 plot shows them across the whole run.
 """
@@ -21,10 +22,10 @@ from deeplearn.tasks import classification
 from deeplearn.tasks.base import Task, loader_kwargs
 
 
-def load_stage(config: ml_collections.ConfigDict, dataset: str, split: str) -> Batch:
+def load_stage(config: ml_collections.ConfigDict, dataset: str, label_offset: int, split: str) -> Batch:
   """A stage's split with its labels moved to the stage's range of the shared head."""
   arrays = datasets.load_split(dataset, split, **loader_kwargs(config))
-  return {'image': arrays['image'], 'label': arrays['label'] + config.stages[dataset].label_offset}
+  return {'image': arrays['image'], 'label': arrays['label'] + label_offset}
 
 
 def plot_accuracy_and_loss(history: History, names: list[str], boundaries: list[int],
@@ -44,17 +45,19 @@ def plot_accuracy_and_loss(history: History, names: list[str], boundaries: list[
 
 
 def get_task(config: ml_collections.ConfigDict) -> Task:
-  if not config.stages:
-    raise UserError('config.stages is empty; list at least one dataset to train on.')
-  names = list(config.stages)
+  names = list(config.stage_datasets)
+  if not names or not len(names) == len(config.stage_epochs) == len(config.stage_label_offsets):
+    raise UserError(f'config.stage_datasets ({len(names)}), stage_epochs ({len(config.stage_epochs)}) and '
+                    f'stage_label_offsets ({len(config.stage_label_offsets)}) need one entry per stage, at least one.')
   stage_batches, stage_steps, eval_splits = [], [], {}
-  for name in names:
-    batches = input_pipeline.ShuffledBatches(load_stage(config, name, config.train_split), config.batch_size,
-                                             config.seed, jax.process_index(), jax.process_count())
+  for name, epochs, offset in zip(names, config.stage_epochs, config.stage_label_offsets):
+    batches = input_pipeline.ShuffledBatches(load_stage(config, name, offset, config.train_split),
+                                             config.batch_size, config.seed, jax.process_index(),
+                                             jax.process_count())
     stage_batches.append(batches)
     stage_steps.append(config.num_train_steps // len(names) if config.num_train_steps > 0
-                       else config.stages[name].num_epochs * batches.steps_per_epoch)
-    eval_splits[f'eval/{name}'] = load_stage(config, name, config.eval_split)
+                       else epochs * batches.steps_per_epoch)
+    eval_splits[f'eval/{name}'] = load_stage(config, name, offset, config.eval_split)
   staged = input_pipeline.StagedBatches(stage_batches, stage_steps)
   total_steps = int(sum(stage_steps))
   return Task(

@@ -6,6 +6,10 @@ import jax.numpy as jnp
 
 from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
 
+# Keras' default initialiser, which the original's layers used; flax's lecun_normal draws the
+# discriminator's first 5x5x1 kernel about six times larger.
+_init = nn.initializers.glorot_uniform()
+
 
 class Generator(nn.Module):
   """Noise to a 28x28x1 image in [-1, 1]: a dense 7x7 map, then transposed convolutions (5x5, 'SAME', no bias) up to 28x28.
@@ -23,11 +27,11 @@ class Generator(nn.Module):
                                   epsilon=1e-3)(x)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
     kernel = (self.kernel_size, self.kernel_size)
-    x = act(norm(nn.Dense(7 * 7 * self.features[0], use_bias=False)(noise)))
+    x = act(norm(nn.Dense(7 * 7 * self.features[0], use_bias=False, kernel_init=_init)(noise)))
     x = x.reshape((-1, 7, 7, self.features[0]))
-    x = act(norm(SubPixelConvTranspose(self.features[1], kernel, strides=(1, 1))(x)))
-    x = act(norm(SubPixelConvTranspose(self.features[2], kernel, strides=(2, 2))(x)))
-    x = SubPixelConvTranspose(1, kernel, strides=(2, 2))(x)
+    x = act(norm(SubPixelConvTranspose(self.features[1], kernel, (1, 1), _init)(x)))
+    x = act(norm(SubPixelConvTranspose(self.features[2], kernel, (2, 2), _init)(x)))
+    x = SubPixelConvTranspose(1, kernel, (2, 2), _init)(x)
     return jnp.tanh(x)
 
 
@@ -42,7 +46,7 @@ class Discriminator(nn.Module):
   def __call__(self, images: jax.Array, train: bool = False) -> jax.Array:
     x = images
     for width in self.features:
-      x = Im2ColConv(width, (self.kernel_size, self.kernel_size), strides=(2, 2), padding='SAME')(x)
+      x = Im2ColConv(width, (self.kernel_size, self.kernel_size), (2, 2), 'SAME', kernel_init=_init)(x)
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(1)(x.reshape((x.shape[0], -1)))[:, 0]
+    return nn.Dense(1, kernel_init=_init)(x.reshape((x.shape[0], -1)))[:, 0]

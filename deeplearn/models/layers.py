@@ -34,10 +34,11 @@ class Im2ColConv(nn.Module):
   strides: tuple[int, int] = (1, 1)
   padding: str = 'SAME'
   use_bias: bool = True
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
-    kernel = self.param('kernel', nn.initializers.lecun_normal(), (*self.kernel_size, x.shape[-1], self.features))
+    kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
     pads = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, self.strides, self.padding)
     y = conv_as_matmul(x, kernel, self.strides, pads)
     if self.use_bias:
@@ -73,11 +74,12 @@ class SubPixelConvTranspose(nn.Module):
   features: int
   kernel_size: tuple[int, int] = (5, 5)
   strides: tuple[int, int] = (2, 2)
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
-    kernel = self.param('kernel', nn.initializers.lecun_normal(), (kh, kw, x.shape[-1], self.features))
+    kernel = self.param('kernel', self.kernel_init, (kh, kw, x.shape[-1], self.features))
     taps_h, first_h = _phase_taps(kh, sh)
     taps_w, first_w = _phase_taps(kw, sw)
     # [offset_h, offset_w, in, (phase_h, phase_w, out)]

@@ -10,7 +10,7 @@ import numpy as np
 from clu import metrics
 
 from deeplearn.history import History
-from deeplearn.input_pipeline import Batch, ShuffledBatches
+from deeplearn.input_pipeline import Batch, ShuffledBatches, StagedBatches
 
 TrainStep = Callable[[Any, Batch, jax.Array], tuple[Any, metrics.Collection]]
 EvalStep = Callable[[Any, Batch], metrics.Collection]
@@ -21,7 +21,7 @@ class Task:
   """A model, its pure steps and its data, as the generic loop in `train.py` runs them.
 
   Attributes:
-    init_state: rng -> the initial TrainState.
+    init_state: rng -> the initial state.
     train_step: pure `(state, batch, rng) -> (state, metrics)`.
     eval_step: pure `(state, batch) -> metrics`; honours `batch['mask']`; None when `eval_splits` is empty.
     train_batches: the training batch of each step.
@@ -35,7 +35,7 @@ class Task:
   init_state: Callable[[jax.Array], Any]
   train_step: TrainStep
   eval_step: EvalStep | None
-  train_batches: ShuffledBatches
+  train_batches: ShuffledBatches | StagedBatches
   eval_splits: Mapping[str, Batch]
   num_train_steps: int
   eval_images: Callable[[Any], Mapping[str, np.ndarray]] | None = None

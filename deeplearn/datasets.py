@@ -8,6 +8,7 @@ import jax
 import numpy as np
 import tensorflow_datasets as tfds
 
+from deeplearn import utk_face  # pylint: disable=unused-import  # Registers `utk_face` with TFDS.
 from deeplearn.errors import UserError
 
 
@@ -64,6 +65,10 @@ def prepared_builder(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.
           'leave it empty where TFDS can download the dataset.')
     _prepare_from_manual_dir(builder, manual_dir)
     return builder
+  if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
+    raise UserError(
+        f'Dataset {name!r} is not prepared in {builder.data_dir!r} and TFDS cannot download it. '
+        f'{builder.MANUAL_DOWNLOAD_INSTRUCTIONS.strip()} Then pass --config.manual_dir=THAT_FOLDER.')
   try:
     builder.download_and_prepare()
   except Exception as e:  # pylint: disable=broad-except

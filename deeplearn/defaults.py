@@ -47,3 +47,37 @@ def classification_config() -> ml_collections.ConfigDict:
   config.weight_decay = 1e-4
   config.b1 = 0.9  # adam and adamw: decay of the first moment.
   return config
+
+
+def age_config() -> ml_collections.ConfigDict:
+  """`base_config()` plus the age-regression fields, set to the residual network's recipe."""
+  config = base_config()
+  config.task = 'age'
+  config.dataset = 'utk_face'
+  config.train_split = 'train'
+  config.eval_split = 'validation'
+  config.test_split = 'test'  # Evaluated once, at the end of training.
+  config.batch_size = 64
+  config.eval_batch_size = 500
+  config.image_size = 64  # Portraits are resized from 200x200 to this.
+
+  config.model = 'resnet'  # or 'original_cnn'
+  config.widths = (32, 64, 128, 256)  # resnet only: one stage per width.
+  config.blocks_per_stage = 1  # resnet only
+  config.dropout_rate = 0.0
+  config.age_shift = 33.0  # Predicted age = age_shift + age_scale * model output.
+  config.age_scale = 20.0
+  config.augment_max_shift = 4
+  config.augment_flip = True
+  config.test_time_flip = True
+
+  config.optimizer = 'adamw'
+  config.learning_rate = 2e-3
+  config.lr_schedule = 'cosine'
+  config.warmup_steps = 300
+  config.weight_decay = 1e-4
+  config.b1 = 0.9
+  config.num_epochs = 25
+  config.eval_every_steps = 625
+  config.checkpoint_every_steps = 625
+  return config

@@ -123,14 +123,15 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
     logging.info('Resuming from the checkpoint at step %d.', start_step)
 
   train_step = jit_train_step(task, mesh, config.batches_per_transfer)
-  eval_step = jax.jit(task.eval_step, out_shardings=replicated) if task.eval_splits else None
+  eval_step = jax.jit(task.eval_step, out_shardings=replicated) if task.eval_step else None
   writer = metric_writers.create_default_writer(workdir, just_logging=jax.process_index() > 0)
   writer.write_hparams(config.to_dict())
   report_progress = periodic_actions.ReportProgress(num_train_steps=task.num_train_steps, writer=writer)
 
   def evaluate_all(state: Any, step: int) -> dict[str, float]:
     summary = {}
-    for prefix, split in task.eval_splits.items():
+    splits = {**task.eval_splits, **(task.final_eval_splits if step == task.num_train_steps else {})}
+    for prefix, split in splits.items():
       summary |= _prefixed(prefix, evaluate(eval_step, state, split, config.eval_batch_size, mesh))
     writer.write_scalars(step, summary)
     if task.eval_images:

@@ -8,6 +8,7 @@ from deeplearn.errors import UserError
 from deeplearn.tasks.base import Task
 
 _TASK_MODULES = {
+    'age': 'deeplearn.tasks.age',
     'classification': 'deeplearn.tasks.classification',
     'comparison': 'deeplearn.tasks.comparison',
     'continual': 'deeplearn.tasks.continual',

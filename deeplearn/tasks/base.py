@@ -23,9 +23,10 @@ class Task:
   Attributes:
     init_state: rng -> the initial state.
     train_step: pure `(state, batch, rng) -> (state, metrics)`.
-    eval_step: pure `(state, batch) -> metrics`; honours `batch['mask']`; None when `eval_splits` is empty.
+    eval_step: pure `(state, batch) -> metrics`; honours `batch['mask']`; None when there are no eval splits.
     train_batches: the training batch of each step.
     eval_splits: metric prefix (e.g. 'eval') -> a whole split evaluated under it.
+    final_eval_splits: like `eval_splits`, evaluated once, at the end of training (e.g. the test split).
     num_train_steps: how many steps the run takes.
     eval_images: state -> named `(H, W, C)` uint8 images, rendered at every eval; None renders none.
     plot_history: the run's scalar history -> named images, rendered at the end of training.
@@ -38,6 +39,7 @@ class Task:
   train_batches: ShuffledBatches | StagedBatches
   eval_splits: Mapping[str, Batch]
   num_train_steps: int
+  final_eval_splits: Mapping[str, Batch] = dataclasses.field(default_factory=dict)
   eval_images: Callable[[Any], Mapping[str, np.ndarray]] | None = None
   plot_history: Callable[[History], Mapping[str, np.ndarray]] | None = None
 

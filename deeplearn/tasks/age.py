@@ -1,0 +1,181 @@
+"""Age regression on UTKFace portraits: an image in, an age in years out, trained on the absolute error."""
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from clu import metrics
+from PIL import Image, ImageOps
+
+from deeplearn import checkpoints, datasets, input_pipeline, optimizers, workdir
+from deeplearn.errors import UserError
+from deeplearn.input_pipeline import Batch
+from deeplearn.models import cnn, resnet
+from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
+from deeplearn.tasks.classification import augment, init_state, to_float
+from deeplearn.train_state import TrainState
+
+_RESIZE_CHUNK = 500
+
+
+def band_mae(low: int, high: int) -> type[metrics.Average]:
+  """The mean absolute error over the examples aged `low` to `high` years, both included."""
+  def in_band(abs_error: jax.Array, age: jax.Array, mask: jax.Array | None = None, **_) -> dict[str, jax.Array]:
+    band = (age >= low) & (age <= high)
+    return {'values': abs_error, 'mask': band if mask is None else band & mask}
+  return metrics.Average.from_fun(in_band)
+
+
+@flax.struct.dataclass
+class TrainMetrics(metrics.Collection):
+  loss: metrics.Average.from_output('loss')  # The objective: the mean absolute error in years.
+
+
+@flax.struct.dataclass
+class AgeMetrics(metrics.Collection):
+  """The mean absolute error in years, overall and per age band."""
+  mae: metrics.Average.from_output('abs_error')
+  mae_0_10: band_mae(0, 10)
+  mae_11_20: band_mae(11, 20)
+  mae_21_30: band_mae(21, 30)
+  mae_31_40: band_mae(31, 40)
+  mae_41_50: band_mae(41, 50)
+  mae_51_60: band_mae(51, 60)
+  mae_61_up: band_mae(61, 1000)
+
+
+def create_model(config: ml_collections.ConfigDict) -> nn.Module:
+  models = {
+      'original_cnn': lambda: cnn.OriginalCNN(1, config.dropout_rate, kernel_size=5, stride=4),
+      'resnet': lambda: resnet.ResNet(1, tuple(config.widths), config.blocks_per_stage, config.dropout_rate),
+  }
+  if config.model not in models:
+    raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')
+  return models[config.model]()
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _resize_chunk(images: jax.Array, size: int) -> jax.Array:
+  resized = jax.image.resize(images.astype(jnp.float32), (images.shape[0], size, size, images.shape[3]),
+                             'linear', antialias=True)
+  return jnp.clip(jnp.round(resized), 0, 255).astype(jnp.uint8)
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+  """Square uint8 images `(N, H, W, C)` resized to `size` x `size` (antialiased bilinear)."""
+  if images.shape[1:3] == (size, size):
+    return images
+  return np.concatenate([np.asarray(_resize_chunk(images[i:i + _RESIZE_CHUNK], size))
+                         for i in range(0, len(images), _RESIZE_CHUNK)])
+
+
+def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
+  """Images at `config.image_size` and their ages (and genders, for tasks that want them)."""
+  arrays = datasets.load_split(config.dataset, split, **loader_kwargs(config))
+  return {'image': resize(arrays['image'], config.image_size), 'age': arrays['age'].astype(np.int32),
+          'gender': arrays['gender'].astype(np.int32)}
+
+
+def predicted_ages(apply_fn: Callable[..., jax.Array], variables: Any, images: jax.Array, *,
+                   age_shift: float, age_scale: float, flip_average: bool) -> jax.Array:
+  """Ages in years for float images in [0, 1]; with `flip_average`, the mean over each image and its mirror."""
+  outputs = apply_fn(variables, images, train=False)[:, 0]
+  if flip_average:
+    outputs = (outputs + apply_fn(variables, images[:, :, ::-1, :], train=False)[:, 0]) / 2
+  return age_shift + age_scale * outputs
+
+
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, age_shift: float, age_scale: float,
+               max_shift: int, flip: bool) -> tuple[TrainState, TrainMetrics]:
+  """One optimiser step on the mean absolute error, after on-device augmentation."""
+  augment_rng, dropout_rng = jax.random.split(rng)
+  images = augment(augment_rng, to_float(batch['image']), max_shift, flip)
+  ages = batch['age'].astype(jnp.float32)
+
+  def loss_fn(params):
+    outputs, updates = state.apply_fn(
+        {'params': params, 'batch_stats': state.batch_stats}, images, train=True,
+        rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
+    abs_error = jnp.abs(age_shift + age_scale * outputs[:, 0] - ages)
+    return abs_error.mean(), (abs_error, updates)
+
+  (_, (abs_error, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  state = state.apply_gradients(grads=grads, batch_stats=updates.get('batch_stats', {}))
+  return state, TrainMetrics.single_from_model_output(loss=abs_error)
+
+
+def eval_step(state: TrainState, batch: Batch, **prediction_kwargs) -> AgeMetrics:
+  """The absolute errors of the examples where `batch['mask']` is true, overall and per age band."""
+  ages = predicted_ages(state.apply_fn, state.variables(), to_float(batch['image']), **prediction_kwargs)
+  return AgeMetrics.single_from_model_output(
+      abs_error=jnp.abs(ages - batch['age']), age=batch['age'], mask=batch['mask'])
+
+
+def prediction_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  return dict(age_shift=config.age_shift, age_scale=config.age_scale, flip_average=config.test_time_flip)
+
+
+def load_trained(run_dir: str) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any]]:
+  """The config, model and variables of the latest checkpoint of the age run in `run_dir`."""
+  config = workdir.load_config(run_dir)
+  if config.task != 'age':
+    raise UserError(f'{run_dir} holds a {config.task!r} run; an age run is needed here.')
+  saved, _ = checkpoints.restore_latest_as_saved(run_dir)
+  return config, create_model(config), {'params': saved['state']['params'],
+                                        'batch_stats': saved['state']['batch_stats']}
+
+
+def load_image(path: str, size: int) -> np.ndarray:
+  """The image in `path` as RGB, center-cropped to a square and resized to `size` x `size`, uint8."""
+  try:
+    with Image.open(path) as image:
+      image = ImageOps.exif_transpose(image).convert('RGB')
+  except (OSError, ValueError, Image.DecompressionBombError) as e:
+    raise UserError(f'cannot read {path} as an image ({type(e).__name__}: {e})') from e
+  width, height = image.size
+  side = min(width, height)
+  left, top = (width - side) // 2, (height - side) // 2
+  square = np.asarray(image.crop((left, top, left + side, top + side)))
+  return resize(square[None], size)[0]
+
+
+def predict_ages(run_dir: str, paths: Sequence[str]) -> tuple[dict[str, float], dict[str, str]]:
+  """The predicted age of each readable image, and the error of each unreadable one, by path."""
+  config, model, variables = load_trained(run_dir)
+  images, errors = {}, {}
+  for path in paths:
+    try:
+      images[path] = load_image(path, config.image_size)
+    except UserError as e:
+      errors[path] = str(e)
+  if not images:
+    return {}, errors
+  batch = np.stack(list(images.values())).astype(np.float32) / 255.0
+  predict = jax.jit(lambda v, x: predicted_ages(model.apply, v, x, **prediction_kwargs(config)))
+  return dict(zip(images, np.asarray(predict(variables, batch)).tolist())), errors
+
+
+def get_task(config: ml_collections.ConfigDict) -> Task:
+  train = load_split(config, config.train_split)
+  batches = input_pipeline.ShuffledBatches(
+      train, config.batch_size, config.seed, jax.process_index(), jax.process_count())
+  steps = num_train_steps(config, batches.steps_per_epoch)
+  return Task(
+      init_state=functools.partial(
+          init_state, model=create_model(config), tx=optimizers.create_optimizer(config, steps),
+          image_shape=train['image'].shape[1:]),
+      train_step=functools.partial(
+          train_step, age_shift=config.age_shift, age_scale=config.age_scale,
+          max_shift=config.augment_max_shift, flip=config.augment_flip),
+      eval_step=functools.partial(eval_step, **prediction_kwargs(config)),
+      train_batches=batches,
+      eval_splits={'eval': load_split(config, config.eval_split)},
+      final_eval_splits={'test': load_split(config, config.test_split)},
+      num_train_steps=steps,
+  )

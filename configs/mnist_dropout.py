@@ -1,7 +1,7 @@
 """Dropout against overfitting: the original CNN for 20 epochs without and with dropout 0.25, side by side.
 
 Both variants train on the same batches of 90% of the MNIST training set and are validated every
-epoch on the held-out 10%; `images/losses_STEP.png` plots both losses of both.
+epoch on the held-out 10%; `images/comparison_STEP.png` plots both losses of both.
 """
 
 from configs import mnist_original
@@ -13,6 +13,7 @@ def get_config():
   config = mnist_original.get_config()
   config.task = 'comparison'
   config.base_task = 'classification'
+  config.plot_metrics = ('loss',)
   config.variants = {'no_dropout': {'dropout_rate': 0.0}, 'dropout_025': {'dropout_rate': 0.25}}
   config.train_split = 'train[:90%]'
   config.eval_split = 'train[90%:]'

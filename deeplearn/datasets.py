@@ -2,10 +2,10 @@
 
 import os
 import tempfile
-from collections.abc import Mapping
 
 import jax
 import numpy as np
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from deeplearn import utk_face  # pylint: disable=unused-import  # Registers `utk_face` with TFDS.
@@ -80,8 +80,19 @@ def prepared_builder(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.
   return builder
 
 
-def load_split(name: str, split: str, *, data_dir: str, manual_dir: str) -> dict[str, np.ndarray]:
-  """One whole split as numpy arrays, one entry per feature."""
+def resized(image: tf.Tensor | np.ndarray, size: int) -> tf.Tensor:
+  """A uint8 image `(H, W, C)` resized to `size` x `size` (antialiased bilinear), uint8."""
+  resized_image = tf.image.resize(image, (size, size), antialias=True)
+  return tf.cast(tf.clip_by_value(tf.round(resized_image), 0, 255), tf.uint8)
+
+
+def load_split(name: str, split: str, *, data_dir: str, manual_dir: str,
+               image_size: int = 0) -> dict[str, np.ndarray]:
+  """One whole split as numpy arrays, one entry per feature; images resized to `image_size` when it is > 0."""
   builder = prepared_builder(name, data_dir=data_dir, manual_dir=manual_dir)
-  arrays: Mapping[str, np.ndarray] = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1))
-  return dict(arrays)
+  if not image_size:
+    return dict(tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1)))
+  examples = builder.as_dataset(split=split).map(
+      lambda example: {**example, 'image': resized(example['image'], image_size)},
+      num_parallel_calls=tf.data.AUTOTUNE)
+  return dict(next(iter(tfds.as_numpy(examples.batch(builder.info.splits[split].num_examples)))))

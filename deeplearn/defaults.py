@@ -29,10 +29,15 @@ def classification_config() -> ml_collections.ConfigDict:
   config.dataset = 'mnist'
   config.train_split = 'train'
   config.eval_split = 'test'
+  config.test_split = ''  # When set, evaluated once, at the end of training.
+  config.label_feature = 'label'
+  config.image_size = 0  # > 0 resizes the images to this square size.
   config.num_classes = 10
 
-  config.model = 'strong_cnn'  # or 'original_cnn'
-  config.widths = (16, 32, 64)  # strong_cnn only
+  config.model = 'strong_cnn'  # or 'original_cnn', 'resnet', 'mobilenet_v2'
+  config.widths = (16, 32, 64)  # strong_cnn and resnet
+  config.blocks_per_stage = 1  # resnet only
+  config.alpha = 1.0  # mobilenet_v2 only: the width multiplier.
   config.head_features = 0  # strong_cnn only: 0 pools globally; > 0 adds a dense layer this wide.
   config.dropout_rate = 0.3
   config.augment_max_shift = 2
@@ -46,7 +51,18 @@ def classification_config() -> ml_collections.ConfigDict:
   config.warmup_steps = 200
   config.weight_decay = 1e-4
   config.b1 = 0.9  # adam and adamw: decay of the first moment.
+  config.transfer = transfer_config()
   return config
+
+
+def transfer_config() -> ml_collections.ConfigDict:
+  """Where a run's backbone comes from and how it is fine-tuned; see `deeplearn/transfer.py`."""
+  transfer = ml_collections.ConfigDict()
+  transfer.source = ''  # '' trains from scratch; else a run's workdir, or 'keras_imagenet' (mobilenet_v2).
+  transfer.backbone = r'^(?!Dense_0/|predictions/)'  # Parameter paths taken from the source and frozen at first.
+  transfer.head_steps = 0  # Steps that train only the head; then everything trains.
+  transfer.finetune_learning_rate = 1e-4
+  return transfer
 
 
 def age_config() -> ml_collections.ConfigDict:

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
-
 def grid(images: np.ndarray, padding: int = 2) -> np.ndarray:
   """`(N, H, W, C)` images with values in [0, 1] tiled on a near-square grid, as one `(H', W', C)` uint8 image."""
   n, h, w, c = images.shape

@@ -16,9 +16,10 @@ def learning_rate_schedule(config: ml_collections.ConfigDict, num_train_steps: i
   raise UserError(f"config.lr_schedule={config.lr_schedule!r} is unknown; use 'constant' or 'cosine'.")
 
 
-def create_optimizer(config: ml_collections.ConfigDict, num_train_steps: int) -> optax.GradientTransformation:
-  """The optimiser named by `config.optimizer`, on the schedule of `learning_rate_schedule`."""
-  lr = learning_rate_schedule(config, num_train_steps)
+def create_optimizer(config: ml_collections.ConfigDict, num_train_steps: int,
+                     learning_rate: optax.Schedule | None = None) -> optax.GradientTransformation:
+  """The optimiser named by `config.optimizer`, on `learning_rate` or else `learning_rate_schedule`'s."""
+  lr = learning_rate or learning_rate_schedule(config, num_train_steps)
   optimizers = {
       'adam': lambda: optax.adam(lr, b1=config.b1),
       'adamw': lambda: optax.adamw(lr, b1=config.b1, weight_decay=config.weight_decay),

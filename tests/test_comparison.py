@@ -21,7 +21,7 @@ def test_dropout_config_trains_both_variants_on_held_out_validation_and_plots_th
   assert summary['eval/no_dropout/loss'] != summary['eval/dropout_025/loss']
   scalars = history.read_scalars(str(tmp_path))
   assert [step for step, _ in scalars['train/dropout_025/loss']] == [3, 6]
-  assert Image.open(tmp_path / 'images' / 'losses_00000006.png').size[0] > 0
+  assert Image.open(tmp_path / 'images' / 'comparison_00000006.png').size[0] > 0
 
 
 def test_a_variant_overriding_a_missing_field_is_a_clear_error(data_dir):

@@ -21,9 +21,6 @@ from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
 from deeplearn.tasks.classification import augment, init_state, to_float
 from deeplearn.train_state import TrainState
 
-_RESIZE_CHUNK = 500
-
-
 def band_mae(low: int, high: int) -> type[metrics.Average]:
   """The mean absolute error over the examples aged `low` to `high` years, both included."""
   def in_band(abs_error: jax.Array, age: jax.Array, mask: jax.Array | None = None, **_) -> dict[str, jax.Array]:
@@ -60,25 +57,10 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
   return models[config.model]()
 
 
-@functools.partial(jax.jit, static_argnums=1)
-def _resize_chunk(images: jax.Array, size: int) -> jax.Array:
-  resized = jax.image.resize(images.astype(jnp.float32), (images.shape[0], size, size, images.shape[3]),
-                             'linear', antialias=True)
-  return jnp.clip(jnp.round(resized), 0, 255).astype(jnp.uint8)
-
-
-def resize(images: np.ndarray, size: int) -> np.ndarray:
-  """Square uint8 images `(N, H, W, C)` resized to `size` x `size` (antialiased bilinear)."""
-  if images.shape[1:3] == (size, size):
-    return images
-  return np.concatenate([np.asarray(_resize_chunk(images[i:i + _RESIZE_CHUNK], size))
-                         for i in range(0, len(images), _RESIZE_CHUNK)])
-
-
 def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
   """Images at `config.image_size` and their ages (and genders, for tasks that want them)."""
-  arrays = datasets.load_split(config.dataset, split, **loader_kwargs(config))
-  return {'image': resize(arrays['image'], config.image_size), 'age': arrays['age'].astype(np.int32),
+  arrays = datasets.load_split(config.dataset, split, image_size=config.image_size, **loader_kwargs(config))
+  return {'image': arrays['image'], 'age': arrays['age'].astype(np.int32),
           'gender': arrays['gender'].astype(np.int32)}
 
 
@@ -142,7 +124,7 @@ def load_image(path: str, size: int) -> np.ndarray:
   side = min(width, height)
   left, top = (width - side) // 2, (height - side) // 2
   square = np.asarray(image.crop((left, top, left + side, top + side)))
-  return resize(square[None], size)[0]
+  return datasets.resized(square, size).numpy()
 
 
 def predict_ages(run_dir: str, paths: Sequence[str]) -> tuple[dict[str, float], dict[str, str]]:

@@ -1,4 +1,4 @@
-"""Image classification on TFDS image datasets (MNIST, Fashion-MNIST)."""
+"""Image classification on TFDS image datasets (MNIST, Fashion-MNIST, UTKFace genders, Caltech101)."""
 
 import functools
 
@@ -10,10 +10,10 @@ import ml_collections
 import optax
 from clu import metrics
 
-from deeplearn import checkpoints, datasets, input_pipeline, optimizers, workdir
+from deeplearn import checkpoints, datasets, input_pipeline, optimizers, transfer, workdir
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
-from deeplearn.models import cnn
+from deeplearn.models import cnn, mobilenet_v2, resnet
 from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
 from deeplearn.train_state import TrainState
 
@@ -29,6 +29,9 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
       'original_cnn': lambda: cnn.OriginalCNN(config.num_classes, config.dropout_rate),
       'strong_cnn': lambda: cnn.StrongCNN(
           config.num_classes, tuple(config.widths), config.dropout_rate, config.head_features),
+      'resnet': lambda: resnet.ResNet(
+          config.num_classes, tuple(config.widths), config.blocks_per_stage, config.dropout_rate),
+      'mobilenet_v2': lambda: mobilenet_v2.MobileNetV2(config.num_classes, config.alpha, config.dropout_rate),
   }
   if config.model not in models:
     raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')
@@ -106,21 +109,33 @@ def load_trained(run_dir: str) -> tuple[nn.Module, dict]:
   return create_model(config), {'params': saved['state']['params'], 'batch_stats': saved['state']['batch_stats']}
 
 
+def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
+  """A split's images (resized to `config.image_size` when > 0) and the labels in `config.label_feature`."""
+  arrays = datasets.load_split(config.dataset, split, image_size=config.image_size, **loader_kwargs(config))
+  if config.label_feature not in arrays:
+    raise UserError(f'config.label_feature={config.label_feature!r} is not a feature of {config.dataset}; '
+                    f'use one of {sorted(arrays)}.')
+  return {'image': arrays['image'], 'label': arrays[config.label_feature]}
+
+
 def get_task(config: ml_collections.ConfigDict) -> Task:
-  train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
-  test = datasets.load_split(config.dataset, config.eval_split, **loader_kwargs(config))
+  train = load_split(config, config.train_split)
   batches = input_pipeline.ShuffledBatches(
       train, config.batch_size, config.seed, jax.process_index(), jax.process_count())
   steps = num_train_steps(config, batches.steps_per_epoch)
+  tx = (transfer.two_phase_optimizer(config, steps) if config.transfer.source
+        else optimizers.create_optimizer(config, steps))
+  init = functools.partial(init_state, model=create_model(config), tx=tx, image_shape=train['image'].shape[1:])
+  if config.transfer.source:
+    init = transfer.initialized_from(init, transfer.load_source(config), config.transfer.backbone)
   return Task(
-      init_state=functools.partial(
-          init_state, model=create_model(config), tx=optimizers.create_optimizer(config, steps),
-          image_shape=train['image'].shape[1:]),
+      init_state=init,
       train_step=functools.partial(
           train_step, max_shift=config.augment_max_shift, flip=config.augment_flip,
           label_smoothing=config.label_smoothing),
       eval_step=functools.partial(eval_step, flip_average=config.test_time_flip),
       train_batches=batches,
-      eval_splits={'eval': test},
+      eval_splits={'eval': load_split(config, config.eval_split)},
+      final_eval_splits={'test': load_split(config, config.test_split)} if config.test_split else {},
       num_train_steps=steps,
   )

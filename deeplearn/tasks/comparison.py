@@ -1,12 +1,13 @@
 """Variants of one task trained side by side on the same batches, for experiments that compare them.
 
 `config.variants` maps a name to the overrides that make it (e.g. `{'dropout_025': {'dropout_rate':
-0.25}}`); everything else comes from the config. Metrics are named `VARIANT/METRIC`, and at the end a
-plot shows every variant's training and evaluation loss per epoch.
+0.25}}`, or `{'scratch': {'transfer': {'source': ''}}}` for a field of a nested group); everything else
+comes from the config. Metrics are named `VARIANT/METRIC`, and at the end a
+plot shows every variant's training and evaluation curves of each metric in `config.plot_metrics`.
 """
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import flax
@@ -49,26 +50,32 @@ def variant_configs(config: ml_collections.ConfigDict) -> dict[str, ml_collectio
     with variant.unlocked():
       del variant['variants']
       del variant['base_task']
+      del variant['plot_metrics']
     variant.task = config.base_task
     for field, value in overrides.items():
       if field not in variant:
         raise UserError(f'config.variants.{name} overrides {field!r}, which the {config.base_task} config lacks.')
-      variant[field] = value
+      if isinstance(variant[field], ml_collections.ConfigDict):
+        variant[field].update(value)  # A nested group: only the named fields change.
+      else:
+        variant[field] = value
     configs[name] = variant
   return configs
 
 
-def plot_losses(history: History, names: list[str], epoch_steps: int) -> dict[str, np.ndarray]:
-  """Training and evaluation loss of every variant per epoch, on one plot."""
-  fig, (ax,) = plots.figure(7, 4.5)
-  for i, name in enumerate(names):
-    for prefix, style in (('train', '--'), ('eval', '-')):
-      points = history.get(f'{prefix}/{name}/loss', [])
-      ax.plot([step / epoch_steps for step, _ in points], [v for _, v in points], style, color=f'C{i}',
-              label=f'{name}: {"training" if prefix == "train" else "validation"}')
-  ax.set(xlabel='epoch', ylabel='loss', title='Training and validation loss')
-  ax.legend()
-  return {'losses': plots.to_array(fig)}
+def plot_curves(history: History, names: list[str], epoch_steps: int,
+                metric_names: Sequence[str]) -> dict[str, np.ndarray]:
+  """Each metric's training and validation curves of every variant per epoch, a panel per metric."""
+  fig, axes = plots.figure(7, 4.5, columns=len(metric_names))
+  for ax, metric in zip(axes, metric_names):
+    for i, name in enumerate(names):
+      for prefix, style in (('train', '--'), ('eval', '-')):
+        points = history.get(f'{prefix}/{name}/{metric}', [])
+        ax.plot([step / epoch_steps for step, _ in points], [v for _, v in points], style, color=f'C{i}',
+                label=f'{name}: {"training" if prefix == "train" else "validation"}')
+    ax.set(xlabel='epoch', ylabel=metric, title=f'Training and validation {metric}')
+    ax.legend()
+  return {'comparison': plots.to_array(fig)}
 
 
 def get_task(config: ml_collections.ConfigDict) -> Task:
@@ -89,8 +96,8 @@ def get_task(config: ml_collections.ConfigDict) -> Task:
     return VariantMetrics({name: task.eval_step(state.variants[name], batch) for name, task in variants.items()})
 
   def plot_history(history: History) -> Mapping[str, np.ndarray]:
-    return plot_losses(history, list(variants), first.train_batches.steps_per_epoch)
+    return plot_curves(history, list(variants), first.train_batches.steps_per_epoch, config.plot_metrics)
 
   return Task(init_state=init_state, train_step=train_step, eval_step=eval_step,
               train_batches=first.train_batches, eval_splits=first.eval_splits,
-              num_train_steps=first.num_train_steps, plot_history=plot_history)
+              final_eval_splits=first.final_eval_splits, num_train_steps=first.num_train_steps, plot_history=plot_history)

@@ -1,0 +1,91 @@
+"""Transfer learning: Keras' MobileNetV2 in Flax, backbones from checkpoints, and the frozen first phase."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from deeplearn import defaults, transfer
+from deeplearn.errors import UserError
+from deeplearn.models import mobilenet_v2
+from deeplearn.tasks import classification
+
+
+@pytest.mark.parametrize('alpha,size', [(0.5, 36)])  # 36 -> 18 -> 9 -> 5 -> 3: even and odd sizes.
+def test_mobilenet_v2_computes_what_keras_computes_with_converted_weights(alpha, size):
+  keras = pytest.importorskip('keras')
+  keras_model = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None,
+                                               classes=7, classifier_activation=None)
+  rng = np.random.default_rng(0)
+  for layer in keras_model.layers:  # Non-trivial statistics, so that converting them is tested too.
+    if type(layer).__name__ == 'BatchNormalization':
+      gamma, beta, mean, var = layer.get_weights()
+      layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape),
+                         rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, var.shape)])
+  images = rng.uniform(0, 1, (2, size, size, 3)).astype(np.float32)
+  model = mobilenet_v2.MobileNetV2(7, alpha)
+  variables = mobilenet_v2.variables_from_keras(keras_model)
+  initial = model.init(jax.random.key(0), images)
+  assert jax.tree.map(jnp.shape, variables) == jax.tree.map(jnp.shape, initial)
+  np.testing.assert_allclose(model.apply(variables, images), keras_model(images * 2 - 1, training=False),
+                             rtol=1e-4, atol=1e-5)
+
+
+def _config(**transfer_fields):
+  config = defaults.classification_config()
+  config.update(model='resnet', widths=(4, 8), num_classes=3, learning_rate=1e-2, lr_schedule='constant')
+  config.transfer.update(source='unused', backbone=r'^(?!Dense_0/)', **transfer_fields)
+  return config
+
+
+def _state(config, seed=0):
+  return classification.init_state(jax.random.key(seed), model=classification.create_model(config),
+                                   tx=transfer.two_phase_optimizer(config, 10), image_shape=(16, 16, 3))
+
+
+def test_backbone_stays_bit_for_bit_frozen_while_the_head_trains_then_everything_trains():
+  config = _config(head_steps=3, finetune_learning_rate=1e-2)
+  state = _state(config)
+  rng = np.random.default_rng(0)
+  batch = {'image': rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8), 'label': rng.integers(0, 3, 8, dtype=np.int32)}
+  step = jax.jit(lambda s: classification.train_step(s, batch, jax.random.key(1))[0])
+  initial = state.params
+  for _ in range(3):
+    state = step(state)
+  for path, before in jax.tree_util.tree_leaves_with_path(initial):
+    after = state.params
+    for key in path:
+      after = after[key.key]
+    name = jax.tree_util.keystr(path)
+    if 'Dense_0' in name:
+      assert not np.array_equal(before, after), name
+    else:
+      np.testing.assert_array_equal(before, after, err_msg=name)
+  state = step(state)  # Step 4: the second phase trains the backbone too.
+  assert not np.array_equal(initial['ResidualBlock_0']['Im2ColConv_0']['kernel'],
+                            state.params['ResidualBlock_0']['Im2ColConv_0']['kernel'])
+
+
+def test_backbone_comes_from_the_source_and_the_new_head_keeps_its_own_shape():
+  source_config = _config()
+  source_config.num_classes = 1  # The source's head differs, as an age model's does.
+  source = _state(source_config, seed=1).variables()
+  config = _config()
+  init = transfer.initialized_from(lambda rng: _state(config, seed=2), source, config.transfer.backbone)
+  state = init(jax.random.key(0))
+  np.testing.assert_array_equal(state.params['ResidualBlock_1']['Im2ColConv_0']['kernel'],
+                                source['params']['ResidualBlock_1']['Im2ColConv_0']['kernel'])
+  np.testing.assert_array_equal(state.batch_stats['BatchNorm_0']['mean'], source['batch_stats']['BatchNorm_0']['mean'])
+  assert state.params['Dense_0']['kernel'].shape == (8, 3)
+
+
+def test_a_source_with_another_backbone_is_an_error_naming_the_first_mismatch():
+  wide = _config()
+  wide.widths = (4, 16)
+  source = _state(wide).variables()
+  target = _state(_config()).variables()
+  with pytest.raises(UserError, match=r'params/ResidualBlock_1/Im2ColConv_0/kernel has shape \(3, 3, 4, 16\) '
+                                      r'in the transfer source but \(3, 3, 4, 8\) in this model'):
+    transfer.merged(target, source, r'^(?!Dense_0/)')
+  with pytest.raises(UserError, match='selects no parameter'):
+    transfer.merged(target, target, r'^nothing/')

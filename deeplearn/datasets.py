@@ -95,4 +95,5 @@ def load_split(name: str, split: str, *, data_dir: str, manual_dir: str,
   examples = builder.as_dataset(split=split).map(
       lambda example: {**example, 'image': resized(example['image'], image_size)},
       num_parallel_calls=tf.data.AUTOTUNE)
-  return dict(next(iter(tfds.as_numpy(examples.batch(builder.info.splits[split].num_examples)))))
+  batches = list(tfds.as_numpy(examples.batch(1000)))
+  return {key: np.concatenate([batch[key] for batch in batches]) for key in batches[0]}

@@ -18,6 +18,7 @@ from deeplearn.tasks import age
 from tests.conftest import load_config, tiny_config
 
 AGE_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'age.py')
+GENDER_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'gender_transfer.py')
 GOOD_NAMES = [f'{a}_{g}_{r}_2017011{i}1715414{i:02d}.jpg.chip.jpg'
               for i, (a, g, r) in enumerate([(1, 0, 0), (5, 1, 1), (14, 0, 2), (23, 1, 3), (30, 0, 4), (38, 1, 0),
                                              (45, 0, 1), (52, 1, 2), (66, 0, 3), (80, 1, 4), (27, 0, 0)])]
@@ -188,3 +189,17 @@ def test_predictor_reads_any_image_mode_and_size_and_names_unreadable_files(trai
   assert [line.split('\t')[0] for line in lines] == [grey, rgba]
   assert all(line.endswith(' years') for line in lines)
   assert f'error: cannot read {broken} as an image' in result.stderr
+
+
+def test_gender_transfer_config_starts_from_the_age_backbone_and_plots_both(trained_run, tmp_path):
+  _, age_workdir, _ = trained_run
+  config = tiny_config(load_config(GENDER_CONFIG), trained_run[0].data_dir, batch_size=4, eval_batch_size=2,
+                       image_size=16, widths=(4, 8), log_every_steps=3, train_split='train[:6]')
+  config.transfer.update(source=age_workdir, head_steps=2)
+  summary = train.train_and_evaluate(config, str(tmp_path))
+  assert {f'{split}/{variant}/accuracy' for split in ('eval', 'test') for variant in ('finetuned', 'scratch')} <= set(summary)
+  age_params = checkpoints.restore_latest_as_saved(age_workdir)[0]['state']['params']
+  saved = checkpoints.restore_latest_as_saved(str(tmp_path))[0]['state']['variants']
+  assert saved['finetuned']['params']['Dense_0']['kernel'].shape == (8, 2)
+  assert age_params['Dense_0']['kernel'].shape == (8, 1)
+  assert Image.open(tmp_path / 'images' / 'comparison_00000006.png').size[0] > 0

@@ -1,14 +1,20 @@
 """Transfer learning: Keras' MobileNetV2 in Flax, backbones from checkpoints, and the frozen first phase."""
 
+import os
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
-from deeplearn import defaults, transfer
+from deeplearn import defaults, train, transfer
 from deeplearn.errors import UserError
 from deeplearn.models import mobilenet_v2
 from deeplearn.tasks import classification
+from tests.conftest import load_config, tiny_config
+
+CALTECH_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'caltech101_transfer.py')
 
 
 @pytest.mark.parametrize('alpha,size', [(0.5, 36)])  # 36 -> 18 -> 9 -> 5 -> 3: even and odd sizes.
@@ -89,3 +95,22 @@ def test_a_source_with_another_backbone_is_an_error_naming_the_first_mismatch():
     transfer.merged(target, source, r'^(?!Dense_0/)')
   with pytest.raises(UserError, match='selects no parameter'):
     transfer.merged(target, target, r'^nothing/')
+
+
+def test_caltech101_config_fine_tunes_keras_mobilenet_v2_end_to_end(tmp_path, monkeypatch):
+  keras = pytest.importorskip('keras')
+  build = keras.applications.MobileNetV2
+  converted = []
+
+  def offline_mobilenet_v2(**kwargs):  # ImageNet weights need a download: random ones stand in.
+    converted.append(kwargs.pop('weights'))
+    return build(weights=None, **kwargs)
+  monkeypatch.setattr(keras.applications, 'MobileNetV2', offline_mobilenet_v2)
+  config = tiny_config(load_config(CALTECH_CONFIG), str(tmp_path / 'tfds'), batch_size=4, eval_batch_size=4,
+                       image_size=32, alpha=0.35, train_split='train[:8]', eval_split='train[8:12]',
+                       test_split='test[:4]', num_train_steps=4)
+  config.transfer.head_steps = 2
+  with tfds.testing.mock_data(num_examples=16):
+    summary = train.train_and_evaluate(config, str(tmp_path / 'run'))
+  assert converted == ['imagenet']
+  assert {'eval/accuracy', 'test/accuracy'} <= set(summary)

@@ -1,5 +1,6 @@
 """Saving and restoring the training state with orbax, falling back past unreadable checkpoints."""
 
+import logging as std_logging
 import os
 import time
 from typing import Any, TypeVar
@@ -11,6 +12,15 @@ from absl import logging
 from deeplearn.errors import UserError
 
 T = TypeVar('T')
+
+
+def _not_orbax_info(record: std_logging.LogRecord) -> bool:
+  return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
+
+
+def quiet_orbax_info() -> None:
+  """Drops orbax's per-save and per-restore INFO chatter from absl's log; its warnings and errors still show."""
+  logging.get_absl_handler().addFilter(_not_orbax_info)
 
 
 def create_manager(workdir: str, max_to_keep: int) -> ocp.CheckpointManager:

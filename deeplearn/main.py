@@ -3,7 +3,6 @@
   python -m deeplearn.main --config=configs/mnist.py --workdir=runs/mnist [--config.FIELD=VALUE ...]
 """
 
-import logging as std_logging
 import sys
 
 import jax
@@ -11,17 +10,12 @@ import tensorflow as tf
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from deeplearn import train
+from deeplearn import checkpoints, train
 from deeplearn.errors import UserError
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Folder for checkpoints and metrics; rerun to resume.')
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file; override fields with --config.FIELD=VALUE.')
 flags.mark_flags_as_required(['config', 'workdir'])
-
-
-def _quiet_orbax(record: std_logging.LogRecord) -> bool:
-  """Drops orbax's per-save INFO chatter; its warnings and errors still show."""
-  return record.levelno >= std_logging.WARNING or '/orbax/' not in record.pathname
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -38,7 +32,7 @@ def parse_flags(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  logging.get_absl_handler().addFilter(_quiet_orbax)
+  checkpoints.quiet_orbax_info()
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   logging.info('JAX devices: %s', jax.devices())
   logging.info('Config:\n%s', _CONFIG.value)

@@ -7,6 +7,7 @@ import sys
 
 from absl import app, flags
 
+from deeplearn import checkpoints
 from deeplearn.errors import UserError
 from deeplearn.tasks import age
 
@@ -18,6 +19,7 @@ flags.mark_flags_as_required(['workdir'])
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  checkpoints.quiet_orbax_info()
   try:
     if not _IMAGES.value:
       raise UserError('name at least one image: --image=FILE (repeatable).')

@@ -21,6 +21,7 @@ from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
 from deeplearn.tasks.classification import augment, init_state, to_float
 from deeplearn.train_state import TrainState
 
+
 def band_mae(low: int, high: int) -> type[metrics.Average]:
   """The mean absolute error over the examples aged `low` to `high` years, both included."""
   def in_band(abs_error: jax.Array, age: jax.Array, mask: jax.Array | None = None, **_) -> dict[str, jax.Array]:
@@ -58,10 +59,9 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
 
 
 def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
-  """Images at `config.image_size` and their ages (and genders, for tasks that want them)."""
+  """Images at `config.image_size` and their ages."""
   arrays = datasets.load_split(config.dataset, split, image_size=config.image_size, **loader_kwargs(config))
-  return {'image': arrays['image'], 'age': arrays['age'].astype(np.int32),
-          'gender': arrays['gender'].astype(np.int32)}
+  return {'image': arrays['image'], 'age': arrays['age'].astype(np.int32)}
 
 
 def predicted_ages(apply_fn: Callable[..., jax.Array], variables: Any, images: jax.Array, *,
@@ -92,9 +92,11 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, age_shift: fl
   return state, TrainMetrics.single_from_model_output(loss=abs_error)
 
 
-def eval_step(state: TrainState, batch: Batch, **prediction_kwargs) -> AgeMetrics:
+def eval_step(state: TrainState, batch: Batch, *, age_shift: float, age_scale: float,
+              flip_average: bool) -> AgeMetrics:
   """The absolute errors of the examples where `batch['mask']` is true, overall and per age band."""
-  ages = predicted_ages(state.apply_fn, state.variables(), to_float(batch['image']), **prediction_kwargs)
+  ages = predicted_ages(state.apply_fn, state.variables(), to_float(batch['image']), age_shift=age_shift,
+                        age_scale=age_scale, flip_average=flip_average)
   return AgeMetrics.single_from_model_output(
       abs_error=jnp.abs(ages - batch['age']), age=batch['age'], mask=batch['mask'])
 

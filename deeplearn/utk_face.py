@@ -15,6 +15,8 @@ import tensorflow_datasets as tfds
 from absl import logging
 from PIL import Image
 
+from deeplearn.errors import UserError
+
 IMAGE_SIZE = 200
 RACES = ('white', 'black', 'asian', 'indian', 'others', 'unknown')
 SPLIT_SEED = 'utk_face-v1'
@@ -66,7 +68,7 @@ def _files_in(manual_dir: str, dl_manager: tfds.download.DownloadManager) -> Ite
       with open(os.path.join(folder, file_name), 'rb') as file:
         yield file_name, file
   else:
-    raise FileNotFoundError(f'{manual_dir} holds neither UTKFace.tar.gz nor a UTKFace/ folder. '
+    raise UserError(f'{manual_dir} holds neither UTKFace.tar.gz nor a UTKFace/ folder. '
                             f'{UtkFace.MANUAL_DOWNLOAD_INSTRUCTIONS}')
 
 

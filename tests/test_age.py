@@ -14,6 +14,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 from deeplearn import checkpoints, datasets, defaults, train, utk_face
+from deeplearn.errors import UserError
 from deeplearn.tasks import age
 from tests.conftest import load_config, tiny_config
 
@@ -116,9 +117,9 @@ def test_builder_keeps_good_files_and_reports_the_skipped(layout, tiny_splits, t
 
 
 def test_missing_manual_files_are_a_clear_error(tmp_path):
-  with pytest.raises(Exception, match='neither UTKFace.tar.gz nor a UTKFace/ folder'):
+  with pytest.raises(UserError, match='neither UTKFace.tar.gz nor a UTKFace/ folder'):
     datasets.prepared_builder('utk_face', data_dir=str(tmp_path / 'tfds'), manual_dir=str(tmp_path))
-  with pytest.raises(Exception, match='TFDS cannot download it.*manual_dir'):
+  with pytest.raises(UserError, match='TFDS cannot download it.*manual_dir'):
     datasets.prepared_builder('utk_face', data_dir=str(tmp_path / 'tfds'), manual_dir='')
 
 

@@ -1,0 +1,44 @@
+"""Bidirectional LSTM text classifiers whose recurrences stop at each review's true length (padding masked)."""
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+class BiLSTM(nn.Module):
+  """One bidirectional LSTM layer over the first `lengths[i]` tokens of each row.
+
+  Returns the per-token outputs `(B, T, 2 * features)` (zero past each length) and the final features
+  `(B, 2 * features)`: the forward LSTM's state after the last real token and the backward LSTM's
+  after the first, as Keras' `Bidirectional(LSTM)` gives without padding.
+  """
+  features: int
+
+  @nn.compact
+  def __call__(self, x: jax.Array, lengths: jax.Array) -> tuple[jax.Array, jax.Array]:
+    rnn = nn.Bidirectional(nn.RNN(nn.OptimizedLSTMCell(self.features)),
+                           nn.RNN(nn.OptimizedLSTMCell(self.features)), return_carry=True)
+    ((_, forward_h), (_, backward_h)), outputs = rnn(x, seq_lengths=lengths)
+    real = jnp.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
+    return jnp.where(real, outputs, 0.0), jnp.concatenate([forward_h, backward_h], axis=-1)
+
+
+class TextClassifier(nn.Module):
+  """Embedding -> BiLSTM layers (all but the last return sequences) -> Dense(ReLU) -> one logit per review.
+
+  The original: `lstm_features=(64,)`; its stacked variant: `(64, 32)`.
+  """
+  vocab_size: int
+  embedding_features: int = 64
+  lstm_features: tuple[int, ...] = (64,)
+  dense_features: int = 64
+  dropout_rate: float = 0.0
+
+  @nn.compact
+  def __call__(self, tokens: jax.Array, lengths: jax.Array, train: bool = False) -> jax.Array:
+    x = nn.Embed(self.vocab_size, self.embedding_features)(tokens)
+    for features in self.lstm_features:
+      x, final = BiLSTM(features)(x, lengths)
+    x = nn.Dropout(self.dropout_rate, deterministic=not train)(final)
+    x = nn.relu(nn.Dense(self.dense_features)(x))
+    return nn.Dense(1)(x)[:, 0]

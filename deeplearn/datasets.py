@@ -2,6 +2,8 @@
 
 import os
 import tempfile
+from collections.abc import Iterator
+from typing import BinaryIO
 
 import jax
 import numpy as np
@@ -12,11 +14,18 @@ from deeplearn import utk_face  # pylint: disable=unused-import  # Registers `ut
 from deeplearn.errors import UserError
 
 
+# Stand-ins a manual_dir may hold for a publisher's archive: other archive names, or the folder it extracts to.
+_MANUAL_STAND_INS = {'aclImdb_v1.tar.gz': ('aclImdb_train_test.tar.gz', 'aclImdb')}
+# Splits built offline where the offline files lack some (the IMDB copy has no unlabelled reviews).
+_OFFLINE_SPLITS = {'imdb_reviews': ('train', 'test')}
+
+
 class _ManualDirDownloads:
   """Stands in for TFDS's download manager: each URL is served by the file of the same name in `manual_dir`.
 
-  The builder's own generation code then runs unchanged, so the prepared dataset is
-  the one an online download gives, without the download's checksum of the archive bytes.
+  The builder's own generation code then runs unchanged, so the prepared dataset is the one an online
+  download gives, without the download's checksum of the archive bytes. An archive may also be given
+  by a stand-in (`_MANUAL_STAND_INS`), such as the folder it extracts to.
   """
 
   def __init__(self, download_manager: tfds.download.DownloadManager, name: str, manual_dir: str):
@@ -24,19 +33,36 @@ class _ManualDirDownloads:
     self._name = name
     self._manual_dir = manual_dir
 
+  def _local_path(self, url: str) -> str | None:
+    file_name = os.path.basename(url)
+    for candidate in (file_name, *_MANUAL_STAND_INS.get(file_name, ())):
+      if os.path.exists(os.path.join(self._manual_dir, candidate)):
+        return os.path.join(self._manual_dir, candidate)
+    return None
+
   def download(self, url_or_urls):
-    paths = jax.tree.map(lambda url: os.path.join(self._manual_dir, os.path.basename(url)), url_or_urls)
-    missing = [os.path.basename(p) for p in jax.tree.leaves(paths) if not os.path.exists(p)]
+    missing = [os.path.basename(url) for url in jax.tree.leaves(url_or_urls) if self._local_path(url) is None]
     if missing:
       raise UserError(
           f'Dataset {self._name!r} is not prepared and config.manual_dir={self._manual_dir!r} lacks '
           f'{", ".join(sorted(missing))}. Either put the files there as their publisher ships them '
           f'(from {", ".join(sorted(set(jax.tree.leaves(url_or_urls))))}), or leave --config.manual_dir '
           'empty where TFDS can download the dataset.')
-    return paths
+    return jax.tree.map(self._local_path, url_or_urls)
 
   def download_and_extract(self, url_or_urls):
     return self._download_manager.extract(self.download(url_or_urls))
+
+  def iter_archive(self, path: str) -> Iterator[tuple[str, BinaryIO]]:
+    """An archive's members, or an extracted folder's files named as the archive names them."""
+    if not os.path.isdir(path):
+      yield from self._download_manager.iter_archive(path)
+      return
+    parent = os.path.dirname(path)
+    for root, _, files in os.walk(path):
+      for file_name in sorted(files):
+        with open(os.path.join(root, file_name), 'rb') as f:
+          yield os.path.relpath(os.path.join(root, file_name), parent), f
 
   def __getattr__(self, name: str):
     return getattr(self._download_manager, name)
@@ -44,9 +70,14 @@ class _ManualDirDownloads:
 
 def _prepare_from_manual_dir(builder: tfds.core.DatasetBuilder, manual_dir: str) -> None:
   split_generators = builder._split_generators  # pylint: disable=protected-access
-  builder._split_generators = (  # pylint: disable=protected-access
-      lambda download_manager: split_generators(
-          _ManualDirDownloads(download_manager, builder.name, manual_dir)))
+
+  def offline_split_generators(download_manager):
+    generators = split_generators(_ManualDirDownloads(download_manager, builder.name, manual_dir))
+    if builder.name not in _OFFLINE_SPLITS:
+      return generators
+    return [g for g in generators if g.name in _OFFLINE_SPLITS[builder.name]]
+
+  builder._split_generators = offline_split_generators  # pylint: disable=protected-access
   with tempfile.TemporaryDirectory() as download_dir:  # TFDS names extracted files by basename alone.
     builder.download_and_prepare(
         download_dir=download_dir, download_config=tfds.download.DownloadConfig(manual_dir=manual_dir))

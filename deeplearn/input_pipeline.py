@@ -95,3 +95,78 @@ class StagedBatches:
   def __call__(self, step: int) -> Batch:
     stage = self.stage_of(step)
     return self.stages[stage](step - int(self.starts[stage]))
+
+
+def padded_to(sequences: Sequence[np.ndarray], length: int) -> np.ndarray:
+  """Token sequences as one `(N, length)` int32 array, zero-padded at the end."""
+  tokens = np.zeros((len(sequences), length), np.int32)
+  for row, sequence in enumerate(sequences):
+    tokens[row, :len(sequence)] = sequence
+  return tokens
+
+
+def round_up(length: int, multiple: int) -> int:
+  return -(-length // multiple) * multiple
+
+
+def text_batch(sequences: Sequence[np.ndarray], labels: np.ndarray, pad_multiple: int) -> Batch:
+  """Tokens padded to the longest sequence (rounded up to `pad_multiple`, bounding compiled shapes), lengths, labels."""
+  lengths = np.array([len(s) for s in sequences], np.int32)
+  return {'tokens': padded_to(sequences, round_up(max(lengths.max(), 1), pad_multiple)),
+          'length': lengths, 'label': labels}
+
+
+class BucketedBatches:
+  """Training batches of variable-length sequences, each drawn from one length bucket: little padding.
+
+  Bucket `b` holds the sequences of lengths in `(boundaries[b-1], boundaries[b]]`. Epoch `e`
+  permutes each bucket and the order of all batches by `(seed, e)`; a bucket's remainder that fills
+  no batch waits for the next epoch's permutation. Each process takes its own rows of every batch.
+  """
+
+  def __init__(self, sequences: Sequence[np.ndarray], labels: np.ndarray, batch_size: int,
+               boundaries: Sequence[int], pad_multiple: int, seed: int,
+               process_index: int = 0, process_count: int = 1):
+    self.sequences, self.labels = sequences, labels
+    self.batch_size, self.pad_multiple, self.seed = batch_size, pad_multiple, seed
+    lengths = np.array([len(s) for s in sequences])
+    which = np.searchsorted(np.asarray(boundaries), lengths)
+    self.buckets = [np.flatnonzero(which == b) for b in range(len(boundaries) + 1)]
+    self.steps_per_epoch = sum(len(b) // batch_size for b in self.buckets)
+    self._local = slice(process_index * batch_size // process_count,
+                        (process_index + 1) * batch_size // process_count)
+    self._epoch, self._batches = -1, []
+    if self.steps_per_epoch == 0:
+      raise UserError(f'batch_size={batch_size} exceeds every length bucket of the {len(sequences)} '
+                      'training sequences; lower --config.batch_size or widen the buckets.')
+
+  def _epoch_batches(self, epoch: int) -> list[np.ndarray]:
+    if epoch != self._epoch:
+      rng = np.random.default_rng([self.seed, epoch])
+      batches = []
+      for bucket in self.buckets:
+        order = rng.permutation(bucket)
+        batches += [order[i:i + self.batch_size] for i in range(0, len(order) - self.batch_size + 1, self.batch_size)]
+      self._epoch, self._batches = epoch, [batches[i] for i in rng.permutation(len(batches))]
+    return self._batches
+
+  def __call__(self, step: int) -> Batch:
+    epoch, index = divmod(step, self.steps_per_epoch)
+    rows = self._epoch_batches(epoch)[index][self._local]
+    return text_batch([self.sequences[i] for i in rows], self.labels[rows], self.pad_multiple)
+
+
+def length_sorted_batches(sequences: Sequence[np.ndarray], labels: np.ndarray, batch_size: int,
+                          pad_multiple: int) -> list[Batch]:
+  """Every sequence exactly once, sorted by length so that batches pad little; the last batch masked."""
+  order = np.argsort([len(s) for s in sequences], kind='stable')
+  batches = []
+  for start in range(0, len(order), batch_size):
+    rows = order[start:start + batch_size]
+    batch = text_batch([sequences[i] for i in rows], labels[rows], pad_multiple)
+    batch['mask'] = np.ones(len(rows), bool)
+    if len(rows) < batch_size:
+      batch = {k: np.concatenate([v, np.zeros((batch_size - len(rows),) + v.shape[1:], v.dtype)])
+               for k, v in batch.items()}
+    batches.append(batch)
+  return batches

@@ -2,7 +2,7 @@
 
 import glob
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -24,11 +24,12 @@ def merge_metrics(total: metrics.Collection | None, new: metrics.Collection) -> 
   return new if total is None else total.merge(new)
 
 
-def evaluate(eval_step: EvalStep, state: Any, split: Batch, batch_size: int,
+def evaluate(eval_step: EvalStep, state: Any, split: Batch | Sequence[Batch], batch_size: int,
              mesh: Mesh) -> dict[str, float]:
-  """Metrics over a whole split, every example exactly once."""
+  """Metrics over a whole split (arrays, or batches already padded and masked), every example exactly once."""
   total: metrics.Collection | None = None
-  for batch in input_pipeline.padded_batches(split, batch_size):
+  batches = split if isinstance(split, Sequence) else input_pipeline.padded_batches(split, batch_size)
+  for batch in batches:
     batch_metrics = eval_step(state, parallel.to_global(batch, mesh))
     total = merge_metrics(total, batch_metrics)
   return {k: float(v) for k, v in total.compute().items()}

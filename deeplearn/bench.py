@@ -47,7 +47,7 @@ def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int
 
 def benchmark(config) -> dict[str, float]:
   mesh = parallel.make_mesh()
-  task = tasks.get_task(config)
+  task = tasks.get_task(config, tempfile.mkdtemp(prefix='bench-'))  # For what a task learns before training.
   replicated = parallel.replicated(mesh)
   state = jax.jit(task.init_state, out_shardings=replicated)(jax.random.key(config.seed))
   rng = jax.random.key(1)

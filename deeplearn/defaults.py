@@ -97,3 +97,35 @@ def age_config() -> ml_collections.ConfigDict:
   config.eval_every_steps = 625
   config.checkpoint_every_steps = 625
   return config
+
+
+def imdb_config() -> ml_collections.ConfigDict:
+  """`base_config()` plus the IMDB fields, set to the original one-layer BiLSTM."""
+  config = base_config()
+  config.task = 'imdb'
+  config.dataset = 'imdb_reviews'
+  config.train_split = 'train'
+  config.eval_split = 'test'
+  config.vocab_size = 8000  # Subword pieces learned from the training reviews, padding included.
+  config.max_length = 512  # Tokens kept from the start of each review.
+  config.bucket_boundaries = (64, 128, 192, 256, 384)  # Reviews batch with others of similar length.
+  config.pad_multiple = 32  # Batches pad to their longest review rounded up to this: few compiled shapes.
+  config.batches_per_transfer = 1  # Batch shapes vary.
+  config.batch_size = 64
+  config.eval_batch_size = 250
+
+  config.embedding_features = 64
+  config.lstm_features = (64,)  # One BiLSTM layer per entry; the stacked original: (64, 32).
+  config.dense_features = 64
+  config.dropout_rate = 0.0
+
+  config.optimizer = 'adam'
+  config.learning_rate = 1e-3
+  config.lr_schedule = 'cosine'
+  config.warmup_steps = 100
+  config.weight_decay = 0.0
+  config.b1 = 0.9
+  config.num_epochs = 3
+  config.eval_every_steps = 390
+  config.checkpoint_every_steps = 390
+  return config

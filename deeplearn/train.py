@@ -109,7 +109,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh, 'batch_size')
   parallel.check_batch_size(config.eval_batch_size, mesh, 'eval_batch_size')
-  task = tasks.get_task(config)
+  task = tasks.get_task(config, workdir)
   workdir_lib.save_config(config, workdir)
 
   init_rng, train_rng = jax.random.split(jax.random.key(config.seed))

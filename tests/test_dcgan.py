@@ -145,7 +145,7 @@ def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_wor
 def test_missing_classifier_checkpoint_is_a_clear_error_before_training(data_dir, tmp_path):
   config = dcgan_config(data_dir, fid_classifier_workdir=str(tmp_path / 'nowhere'))
   with pytest.raises(UserError, match='not the workdir of a training run'):
-    tasks.get_task(config)
+    tasks.get_task(config, str(tmp_path / 'run'))
   (tmp_path / 'empty').mkdir()
   (tmp_path / 'empty' / 'config.json').write_text(
       defaults.classification_config().to_json())

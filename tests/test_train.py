@@ -83,8 +83,8 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_one_before(make_config, tmp
 def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(make_config, tmp_path, monkeypatch):
   original = tasks.get_task
 
-  def get_task(config):
-    task = original(config)
+  def get_task(config, workdir):
+    task = original(config, workdir)
 
     def poisoned_step(state, batch, rng):  # From step 4 on, the parameters turn NaN.
       poison = jnp.where(state.step >= 3, jnp.nan, 0.0)

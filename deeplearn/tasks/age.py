@@ -145,7 +145,7 @@ def predict_ages(run_dir: str, paths: Sequence[str]) -> tuple[dict[str, float], 
   return dict(zip(images, np.asarray(predict(variables, batch)).tolist())), errors
 
 
-def get_task(config: ml_collections.ConfigDict) -> Task:
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   train = load_split(config, config.train_split)
   batches = input_pipeline.ShuffledBatches(
       train, config.batch_size, config.seed, jax.process_index(), jax.process_count())

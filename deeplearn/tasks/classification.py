@@ -118,7 +118,7 @@ def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
   return {'image': arrays['image'], 'label': arrays[config.label_feature]}
 
 
-def get_task(config: ml_collections.ConfigDict) -> Task:
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   train = load_split(config, config.train_split)
   batches = input_pipeline.ShuffledBatches(
       train, config.batch_size, config.seed, jax.process_index(), jax.process_count())

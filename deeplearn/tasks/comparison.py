@@ -78,8 +78,8 @@ def plot_curves(history: History, names: list[str], epoch_steps: int,
   return {'comparison': plots.to_array(fig)}
 
 
-def get_task(config: ml_collections.ConfigDict) -> Task:
-  variants = {name: tasks.get_task(c) for name, c in variant_configs(config).items()}
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
+  variants = {name: tasks.get_task(c, workdir) for name, c in variant_configs(config).items()}
   first = next(iter(variants.values()))
 
   def init_state(rng: jax.Array) -> ComparisonState:

@@ -44,7 +44,7 @@ def plot_accuracy_and_loss(history: History, names: list[str], boundaries: list[
   return {'forgetting': plots.to_array(fig)}
 
 
-def get_task(config: ml_collections.ConfigDict) -> Task:
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   names = list(config.stage_datasets)
   if not names or not len(names) == len(config.stage_epochs) == len(config.stage_label_offsets):
     raise UserError(f'config.stage_datasets ({len(names)}), stage_epochs ({len(config.stage_epochs)}) and '

@@ -137,7 +137,7 @@ def _generate_unit(generator: TrainState, noise: jax.Array) -> jax.Array:
   return to_unit(generate(generator, noise))
 
 
-def get_task(config: ml_collections.ConfigDict) -> Task:
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   classifier = (classification.load_trained(config.fid_classifier_workdir)
                 if config.fid_classifier_workdir else None)  # A bad path fails before any data is read.
   train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))

@@ -1,6 +1,7 @@
 """IMDB sentiment: reviews through a subword tokenizer into a bidirectional LSTM that masks its padding."""
 
 import functools
+from collections.abc import Sequence
 
 import flax
 import jax
@@ -10,7 +11,9 @@ import numpy as np
 import optax
 from clu import metrics
 
-from deeplearn import datasets, input_pipeline, optimizers, tokenizer
+from deeplearn import checkpoints, datasets, input_pipeline, optimizers, tokenizer
+from deeplearn import workdir as workdir_lib
+from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
 from deeplearn.models.rnn import TextClassifier
 from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
@@ -94,3 +97,22 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
           config.pad_multiple)},
       num_train_steps=steps,
   )
+
+
+def predict_texts(run_dir: str, texts: Sequence[str]) -> np.ndarray:
+  """The probability that each review is positive, from the latest checkpoint and tokenizer of an imdb run."""
+  config = workdir_lib.load_config(run_dir)
+  if config.task != 'imdb':
+    raise UserError(f'{run_dir} holds a {config.task!r} run; an imdb run is needed here.')
+  empty = [i for i, text in enumerate(texts) if not clean(text).strip()]
+  if empty or not texts:
+    raise UserError(f'review {empty[0] + 1 if empty else 1} is empty; give each review some text.')
+  subwords = tokenizer.load(run_dir)
+  if subwords is None:
+    raise UserError(f'{run_dir} holds no {tokenizer.FILE_NAME}; train there first.')
+  saved, _ = checkpoints.restore_latest_as_saved(run_dir)
+  model = create_model(config, subwords.get_vocab_size())
+  batch = input_pipeline.text_batch(encode(subwords, texts, config.max_length), np.zeros(len(texts), np.int32),
+                                    config.pad_multiple)
+  logits = jax.jit(model.apply)({'params': saved['state']['params']}, batch['tokens'], batch['length'])
+  return np.asarray(jax.nn.sigmoid(logits))

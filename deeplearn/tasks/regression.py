@@ -83,7 +83,7 @@ def _predict(state: TrainState, x: jax.Array) -> jax.Array:
   return state.apply_fn({'params': state.params}, x)
 
 
-def get_task(config: ml_collections.ConfigDict) -> Task:
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   splits = make_splits(config)
   batches = input_pipeline.ShuffledBatches(
       splits['train'], config.batch_size, config.seed, jax.process_index(), jax.process_count())

@@ -1,0 +1,140 @@
+"""IMDB: the tokenizer, the masked BiLSTM, bucketed batches, the offline build, and the config end to end."""
+
+import io
+import os
+import subprocess
+import sys
+import tarfile
+
+import jax
+import numpy as np
+import optax
+import pytest
+
+from deeplearn import checkpoints, datasets, input_pipeline, tokenizer, train
+from deeplearn.models.rnn import TextClassifier
+from deeplearn.tasks import imdb
+from tests.conftest import load_config, tiny_config
+
+IMDB_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'imdb_rnn.py')
+ROOT = os.path.join(os.path.dirname(__file__), '..')
+WORDS = {1: 'great wonderful loved superb fun', 0: 'awful boring hated dull waste'}
+
+
+def _reviews(split: str, label: int) -> list[str]:
+  rng = np.random.default_rng(hash((split, label)) % 2**32)
+  words = WORDS[label].split() + 'the movie film was and it a of plot actor'.split()
+  return [' '.join(rng.choice(words, rng.integers(3, 60))) + '.<br /><br />Très bien?' for _ in range(12)]
+
+
+def write_acl_imdb(folder: str, as_tarball: bool) -> None:
+  """The aclImdb tree (train and test, pos and neg, no unsup) as a folder or a tarball in `folder`."""
+  files = {f'aclImdb/{split}/{"pos" if label else "neg"}/{i}_{8 if label else 2}.txt': text
+           for split in ('train', 'test') for label in (0, 1) for i, text in enumerate(_reviews(split, label))}
+  os.makedirs(folder)
+  if as_tarball:
+    with tarfile.open(os.path.join(folder, 'aclImdb_train_test.tar.gz'), 'w:gz') as tar:
+      for name, text in files.items():
+        info = tarfile.TarInfo(name)
+        info.size = len(text.encode())
+        tar.addfile(info, io.BytesIO(text.encode()))
+    return
+  for name, text in files.items():
+    os.makedirs(os.path.dirname(os.path.join(folder, name)), exist_ok=True)
+    with open(os.path.join(folder, name), 'w') as f:
+      f.write(text)
+
+
+@pytest.fixture(scope='module')
+def imdb_data_dir(tmp_path_factory):
+  raw = str(tmp_path_factory.mktemp('raw') / 'imdb')
+  write_acl_imdb(raw, as_tarball=True)
+  data_dir = str(tmp_path_factory.mktemp('tfds'))
+  datasets.prepared_builder('imdb_reviews', data_dir=data_dir, manual_dir=raw)
+  return data_dir
+
+
+def test_tokenizer_round_trips_any_text():
+  subwords = tokenizer.learn(_reviews('train', 0) + _reviews('train', 1), vocab_size=300)
+  for text in ['Completely unseen wörds: naïve café, 日本語 and 🎬!!', ' leading and  double  spaces',
+               'tabs\tand\nnewlines', '<br />', '']:
+    assert subwords.decode(subwords.encode(text).ids) == text
+    assert tokenizer.PAD_ID not in subwords.encode(text).ids
+
+
+@pytest.mark.parametrize('lstm_features', [(8,), (8, 4)], ids=['one_layer', 'two_layers'])
+def test_padding_never_changes_a_review_logit(lstm_features):
+  model = TextClassifier(50, 8, lstm_features, 8)
+  rng = np.random.default_rng(0)
+  lengths = np.array([20, 7, 13, 1], np.int32)
+  tokens = input_pipeline.padded_to([rng.integers(1, 50, n) for n in lengths], 20)
+  variables = model.init(jax.random.key(0), tokens, lengths)
+  logits = model.apply(variables, tokens, lengths)
+  for extra in (1, 37):
+    padded = np.pad(tokens, ((0, 0), (0, extra)))
+    np.testing.assert_allclose(model.apply(variables, padded, lengths), logits, rtol=1e-5, atol=1e-6)
+  alone = model.apply(variables, tokens[1:2, :7], lengths[1:2])
+  np.testing.assert_allclose(alone, logits[1:2], rtol=1e-5, atol=1e-6)
+
+
+def test_bucketed_batches_pad_little_cover_each_bucket_and_repeat_per_seed():
+  rng = np.random.default_rng(0)
+  sequences = [rng.integers(1, 50, rng.integers(1, 300)) for _ in range(200)]
+  labels = rng.integers(0, 2, 200)
+  batches = input_pipeline.BucketedBatches(sequences, labels, 8, (64, 128, 256), 32, seed=3)
+  assert batches.steps_per_epoch == sum(len(b) // 8 for b in batches.buckets)
+  for step in range(batches.steps_per_epoch):
+    batch = batches(step)
+    longest = batch['length'].max()
+    assert batch['tokens'].shape == (8, -(-longest // 32) * 32)
+    assert np.searchsorted([64, 128, 256], batch['length']).min() == np.searchsorted([64, 128, 256], longest)
+  again = input_pipeline.BucketedBatches(sequences, labels, 8, (64, 128, 256), 32, seed=3)
+  np.testing.assert_array_equal(again(5)['tokens'], batches(5)['tokens'])
+
+
+@pytest.mark.parametrize('as_tarball', [True, False], ids=['tarball', 'folder'])
+def test_offline_build_from_the_acl_imdb_tree(as_tarball, tmp_path):
+  write_acl_imdb(str(tmp_path / 'raw'), as_tarball)
+  builder = datasets.prepared_builder('imdb_reviews', data_dir=str(tmp_path / 'tfds'), manual_dir=str(tmp_path / 'raw'))
+  assert {k: v.num_examples for k, v in builder.info.splits.items()} == {'train': 24, 'test': 24}
+  test = datasets.load_split('imdb_reviews', 'test', data_dir=str(tmp_path / 'tfds'), manual_dir='')
+  assert sorted(t.decode() for t in test['text']) == sorted(_reviews('test', 0) + _reviews('test', 1))
+
+
+def test_train_step_lowers_the_loss_on_a_fixed_batch():
+  model = TextClassifier(50, 8, (8,), 8)
+  rng = np.random.default_rng(0)
+  batch = input_pipeline.text_batch([rng.integers(1, 50, n) for n in rng.integers(1, 30, 16)],
+                                    rng.integers(0, 2, 16).astype(np.int32), 8)
+  state = imdb.init_state(jax.random.key(0), model=model, tx=optax.adam(1e-2))
+  step = jax.jit(lambda s: imdb.train_step(s, batch, jax.random.key(1)))
+  losses = []
+  for _ in range(20):
+    state, metrics = step(state)
+    losses.append(float(metrics.compute()['loss']))
+  assert losses[-1] < 0.8 * losses[0]
+
+
+def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_dir, tmp_path):
+  config = tiny_config(load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8,
+                       vocab_size=300, bucket_boundaries=(20, 40), embedding_features=8, lstm_features=(8,),
+                       dense_features=8, batches_per_transfer=1)
+  workdir = str(tmp_path / 'run')
+  summary = train.train_and_evaluate(config, workdir)
+  assert set(summary) == {'eval/loss', 'eval/accuracy'}
+  saved = open(os.path.join(workdir, tokenizer.FILE_NAME)).read()
+  config.num_train_steps = 9
+  train.train_and_evaluate(config, workdir)
+  assert checkpoints.create_manager(workdir, 3).all_steps()[-1] == 9
+  assert open(os.path.join(workdir, tokenizer.FILE_NAME)).read() == saved
+
+  result = subprocess.run(
+      [sys.executable, '-m', 'deeplearn.predict', f'--workdir={workdir}', '--text=great fun, loved it',
+       '--file=-'], input='awful and boring\n', capture_output=True, text=True, timeout=300, cwd=ROOT)
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = result.stdout.strip().splitlines()
+  assert [line.split('\t')[1] for line in lines] == ['great fun, loved it', 'awful and boring']
+  assert all(0 <= float(line.split('\t')[0]) <= 1 for line in lines)
+  empty = subprocess.run([sys.executable, '-m', 'deeplearn.predict', f'--workdir={workdir}', '--text= '],
+                         capture_output=True, text=True, timeout=300, cwd=ROOT)
+  assert empty.returncode == 1 and 'error: review 1 is empty' in empty.stderr

@@ -79,4 +79,5 @@ def restore_latest_as_saved(workdir: str) -> tuple[dict[str, Any], int]:
     raise UserError(f'{directory} holds no checkpoint; train first with '
                     f'`python -m deeplearn.main --workdir={workdir} ...`, or name another workdir.')
   with ocp.CheckpointManager(directory) as manager:
-    return manager.restore(max(steps), args=ocp.args.StandardRestore()), max(steps)
+    here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])  # For devices other than those that wrote it.
+    return manager.restore(max(steps), args=ocp.args.StandardRestore(fallback_sharding=here)), max(steps)

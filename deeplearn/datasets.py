@@ -9,10 +9,13 @@ import jax
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
+from jax.experimental import multihost_utils
 
 from deeplearn import utk_face  # pylint: disable=unused-import  # Registers `utk_face` with TFDS.
 from deeplearn.errors import UserError
 
+
+Split = str | tfds.typing.SplitArg  # A split name, an expression ('train[:1000]') or a `tfds.even_splits` part.
 
 # Stand-ins a manual_dir may hold for a publisher's archive: other archive names, or the folder it extracts to.
 _MANUAL_STAND_INS = {'aclImdb_v1.tar.gz': ('aclImdb_train_test.tar.gz', 'aclImdb')}
@@ -84,7 +87,16 @@ def _prepare_from_manual_dir(builder: tfds.core.DatasetBuilder, manual_dir: str)
 
 
 def prepared_builder(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.DatasetBuilder:
-  """The TFDS builder for `name`, preparing the data first when `data_dir` lacks it."""
+  """The TFDS builder for `name`, prepared first when `data_dir` lacks it (by process 0, the others waiting)."""
+  if jax.process_count() == 1:
+    return _prepared_here(name, data_dir=data_dir, manual_dir=manual_dir)
+  if jax.process_index() == 0:
+    _prepared_here(name, data_dir=data_dir, manual_dir=manual_dir)
+  multihost_utils.sync_global_devices(f'dataset {name} prepared')
+  return tfds.builder(name, data_dir=data_dir or None)
+
+
+def _prepared_here(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.DatasetBuilder:
   builder = tfds.builder(name, data_dir=data_dir or None)
   if builder.is_prepared():
     return builder
@@ -117,7 +129,7 @@ def resized(image: tf.Tensor | np.ndarray, size: int) -> tf.Tensor:
   return tf.cast(tf.clip_by_value(tf.round(resized_image), 0, 255), tf.uint8)
 
 
-def load_split(name: str, split: str, *, data_dir: str, manual_dir: str,
+def load_split(name: str, split: Split, *, data_dir: str, manual_dir: str,
                image_size: int = 0) -> dict[str, np.ndarray]:
   """One whole split as numpy arrays, one entry per feature; images resized to `image_size` when it is > 0."""
   builder = prepared_builder(name, data_dir=data_dir, manual_dir=manual_dir)

@@ -19,6 +19,10 @@ def base_config() -> ml_collections.ConfigDict:
   config.batches_per_transfer = 16  # Training batches sent to the devices in one transfer; 1 if shapes vary.
   config.data_dir = ''  # TFDS data dir; empty means TFDS's default.
   config.manual_dir = ''  # Raw files in the publisher's layout, for offline builds.
+  # The training split is read as this many equal shards, dealt out over the processes; 0: one per process.
+  # Fix it to keep a run's batches the same on any number of processes.
+  config.data_shards = 0
+  config.compute_dtype = 'float32'  # or 'bfloat16' (TPUs), where the model supports it; parameters stay float32.
   return config
 
 
@@ -118,6 +122,7 @@ def imdb_config() -> ml_collections.ConfigDict:
   config.lstm_features = (64,)  # One BiLSTM layer per entry; the stacked original: (64, 32).
   config.dense_features = 64
   config.dropout_rate = 0.0
+  config.pooling = 'final'  # The final states, as the original; 'final_and_max' adds a max over the outputs.
 
   config.optimizer = 'adam'
   config.learning_rate = 1e-3

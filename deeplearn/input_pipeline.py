@@ -17,37 +17,60 @@ def num_examples(arrays: Batch) -> int:
 
 
 class ShuffledBatches:
-  """Training batches of a split; epoch `e` visits the examples in a permutation seeded by `(seed, e)`.
+  """Training batches of a split read as `num_shards` equal shards; a process holds only the shards `shard_ids`.
 
-  The batch of a step depends only on the step, so a resumed run reads what an unbroken run reads.
-  Each process takes its own contiguous rows of every global batch.
+  Every global batch takes `batch_size / num_shards` rows from each shard, in shard order; epoch `e`
+  visits shard `s` in a permutation seeded by `(seed, e, s)`. The batch of a step depends only on the
+  step and `num_shards`, not on how many processes share the shards, so a resumed run reads what an
+  unbroken run reads, on any number of processes. `__call__` gives this process's rows: those of its shards.
   """
 
-  def __init__(self, arrays: Batch, batch_size: int, seed: int,
-               process_index: int = 0, process_count: int = 1):
-    self.arrays = arrays
+  def __init__(self, shards: Sequence[Batch], batch_size: int, seed: int,
+               shard_ids: Sequence[int] = (0,), num_shards: int = 1):
+    if batch_size % num_shards:
+      raise UserError(f'batch_size={batch_size} does not split evenly over {num_shards} data shards; '
+                      f'set --config.batch_size to a multiple of {num_shards}.')
+    self.shards = list(shards)
+    self.shard_ids = list(shard_ids)
     self.batch_size = batch_size
     self.seed = seed
-    self.steps_per_epoch = num_examples(arrays) // batch_size
-    self._local_batch_size = batch_size // process_count
-    self._local_offset = process_index * self._local_batch_size
+    self._rows_per_shard = batch_size // num_shards
+    shard_size = min(num_examples(shard) for shard in self.shards)
+    self.steps_per_epoch = shard_size // self._rows_per_shard
     self._epoch = -1
-    self._order = np.empty(0, np.int64)
+    self._orders: list[np.ndarray] = []
     if self.steps_per_epoch == 0:
-      raise UserError(f'batch_size={batch_size} exceeds the {num_examples(arrays)} training examples; '
+      raise UserError(f'batch_size={batch_size} exceeds the {shard_size * num_shards} training examples; '
                       'lower --config.batch_size.')
 
-  def _permutation(self, epoch: int) -> np.ndarray:
+  def _permutations(self, epoch: int) -> list[np.ndarray]:
     if epoch != self._epoch:
       self._epoch = epoch
-      self._order = np.random.default_rng([self.seed, epoch]).permutation(num_examples(self.arrays))
-    return self._order
+      self._orders = [np.random.default_rng([self.seed, epoch, shard_id]).permutation(num_examples(shard))
+                      for shard, shard_id in zip(self.shards, self.shard_ids)]
+    return self._orders
 
   def __call__(self, step: int) -> Batch:
     epoch, index = divmod(step, self.steps_per_epoch)
-    start = index * self.batch_size + self._local_offset
-    rows = self._permutation(epoch)[start:start + self._local_batch_size]
-    return {k: v[rows] for k, v in self.arrays.items()}
+    rows = slice(index * self._rows_per_shard, (index + 1) * self._rows_per_shard)
+    parts = [{k: v[order[rows]] for k, v in shard.items()}
+             for shard, order in zip(self.shards, self._permutations(epoch))]
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+def process_shard_ids(num_shards: int, process_index: int, process_count: int) -> range:
+  """The data shards one process reads: `num_shards` dealt out evenly, in order, over the processes."""
+  if num_shards % process_count:
+    raise UserError(f'config.data_shards={num_shards} does not split evenly over {process_count} processes; '
+                    f'set it to a multiple of {process_count} (or 0: one shard per process).')
+  per_process = num_shards // process_count
+  return range(process_index * per_process, (process_index + 1) * per_process)
+
+
+def in_memory_shards(arrays: Batch, num_shards: int, shard_ids: Sequence[int]) -> list[Batch]:
+  """Shards `shard_ids` of `num_shards` equal, contiguous ones of in-memory arrays (the remainder dropped)."""
+  size = num_examples(arrays) // num_shards
+  return [{k: v[i * size:(i + 1) * size] for k, v in arrays.items()} for i in shard_ids]
 
 
 def stacked(batches: Sequence[Batch]) -> Batch:
@@ -66,6 +89,12 @@ def padded_batches(arrays: Batch, batch_size: int) -> Iterator[Batch]:
       batch = {k: np.concatenate([v, np.zeros((batch_size - size,) + v.shape[1:], v.dtype)])
                for k, v in batch.items()}
     yield batch
+
+
+def process_rows(batch: Batch, process_index: int, process_count: int) -> Batch:
+  """One process's contiguous rows of a global batch."""
+  size = num_examples(batch) // process_count
+  return {k: v[process_index * size:(process_index + 1) * size] for k, v in batch.items()}
 
 
 def prefetch(fetch: Callable[[int], T], steps: Sequence[int]) -> Iterator[T]:

@@ -3,6 +3,7 @@
   python -m deeplearn.main --config=configs/mnist.py --workdir=runs/mnist [--config.FIELD=VALUE ...]
 """
 
+import os
 import sys
 
 import jax
@@ -10,7 +11,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from deeplearn import checkpoints, train
+from deeplearn import checkpoints, distributed, train
 from deeplearn.errors import UserError
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Folder for checkpoints and metrics; rerun to resume.')
@@ -34,13 +35,23 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   checkpoints.quiet_orbax_info()
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
-  logging.info('JAX devices: %s', jax.devices())
-  logging.info('Config:\n%s', _CONFIG.value)
   try:
+    distributed.initialize()
+    logging.info('JAX devices: %s', jax.devices())
+    logging.info('Config:\n%s', _CONFIG.value)
     train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
   except UserError as e:
     logging.error('%s', e)
     sys.exit(f'error: {e}')
+  except jax.errors.JaxRuntimeError as e:
+    if jax.process_count() == 1:
+      raise
+    message = (f'error: process {jax.process_index()} lost the other processes of the run ({str(e).splitlines()[0]}); '
+               'another process most likely died. Rerun every process with the same command to resume from '
+               'the last checkpoint.')
+    logging.error('%s', message)
+    print(message, file=sys.stderr, flush=True)
+    os._exit(1)  # jax.distributed's shutdown barrier would wait on the dead process.
 
 
 if __name__ == '__main__':

@@ -1,5 +1,6 @@
 """The generic training loop: any task's pure steps, jitted and data-parallel, with metrics and checkpoints."""
 
+import functools
 import glob
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -30,7 +31,8 @@ def evaluate(eval_step: EvalStep, state: Any, split: Batch | Sequence[Batch], ba
   total: metrics.Collection | None = None
   batches = split if isinstance(split, Sequence) else input_pipeline.padded_batches(split, batch_size)
   for batch in batches:
-    batch_metrics = eval_step(state, parallel.to_global(batch, mesh))
+    rows = input_pipeline.process_rows(batch, jax.process_index(), jax.process_count())
+    batch_metrics = eval_step(state, parallel.to_global(rows, mesh))
     total = merge_metrics(total, batch_metrics)
   return {k: float(v) for k, v in total.compute().items()}
 
@@ -104,6 +106,12 @@ def global_train_chunks(task: Task, mesh: Mesh, steps: range, batches_per_transf
       yield chunk
 
 
+def initial_state_and_rng(task: Task, seed: jax.Array) -> dict[str, Any]:
+  """The task's initial state and the raw data of the key its training steps fold their step into."""
+  init_rng, train_rng = jax.random.split(jax.random.key(seed))
+  return {'state': task.init_state(init_rng), 'rng': jax.random.key_data(train_rng)}
+
+
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains `config.task` in `workdir`, resuming from its latest checkpoint; returns the final eval metrics."""
   mesh = parallel.make_mesh()
@@ -112,13 +120,12 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   task = tasks.get_task(config, workdir)
   workdir_lib.save_config(config, workdir)
 
-  init_rng, train_rng = jax.random.split(jax.random.key(config.seed))
   replicated = parallel.replicated(mesh)
-  state = jax.jit(task.init_state, out_shardings=replicated)(init_rng)
   manager = checkpoints.create_manager(workdir, config.max_checkpoints_to_keep)
   restored, last_checkpoint = checkpoints.restore_latest(
-      manager, {'state': state, 'rng': jax.device_put(jax.random.key_data(train_rng), replicated)})
-  state, train_rng = restored['state'], jax.random.wrap_key_data(restored['rng'])
+      manager, jax.jit(functools.partial(initial_state_and_rng, task), out_shardings=replicated)(config.seed))
+  state, train_rng_data = restored['state'], restored['rng']  # The key's raw data, as checkpoints hold it.
+  train_rng = jax.random.wrap_key_data(train_rng_data)
   start_step = int(state.step)
   if last_checkpoint is not None:
     logging.info('Resuming from the checkpoint at step %d.', start_step)
@@ -169,7 +176,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
           eval_summary = evaluate_all(state, done)
       if checkpoint_due:
         with report_progress.timed('checkpoint'):
-          checkpoints.save(manager, done, {'state': state, 'rng': jax.random.key_data(train_rng)})
+          checkpoints.save(manager, done, {'state': state, 'rng': train_rng_data})
         last_checkpoint = done
   finally:
     manager.wait_until_finished()

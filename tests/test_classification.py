@@ -6,6 +6,7 @@ import numpy as np
 import optax
 import pytest
 
+from deeplearn.errors import UserError
 from deeplearn.models import cnn
 from deeplearn.tasks import classification
 from deeplearn.train_state import TrainState
@@ -75,3 +76,42 @@ def test_flip_average_scores_the_mean_probability_of_an_image_and_its_mirror():
   probs = (jax.nn.softmax(logits) + jax.nn.softmax(logits[:, ::-1])) / 2
   assert float(result['loss']) == pytest.approx(float(-jnp.log(probs[:, 1]).mean()), rel=1e-6)
   assert float(result['accuracy']) == 0.5  # Class 1 tops the first image's mean, not the second's.
+
+
+def _equations(jaxpr):
+  """Every equation of a jaxpr, those of the jaxprs nested in it (jit, custom_vjp, ...) included."""
+  for eqn in jaxpr.eqns:
+    yield eqn
+    for param in eqn.params.values():
+      for sub in param if isinstance(param, (list, tuple)) else [param]:
+        if isinstance(sub, jax.extend.core.ClosedJaxpr):
+          yield from _equations(sub.jaxpr)
+        elif isinstance(sub, jax.extend.core.Jaxpr):
+          yield from _equations(sub)
+
+
+@pytest.mark.parametrize('model_name', ['strong_cnn', 'resnet'])
+def test_bfloat16_steps_compute_in_bfloat16_and_keep_float32_state(make_config, model_name):
+  config = make_config(model=model_name, widths=(4, 8), compute_dtype='bfloat16')
+  state = classification.init_state(jax.random.key(0), model=classification.create_model(config),
+                                    tx=optax.adam(1e-2), image_shape=(28, 28, 1))
+  jaxpr = jax.make_jaxpr(classification.train_step)(state, _batch(), jax.random.key(1)).jaxpr
+  matmuls = [eqn for eqn in _equations(jaxpr) if eqn.primitive.name == 'dot_general']
+  assert len(matmuls) > 10  # Forward and backward, convolutions included (they are matmuls).
+  assert {v.aval.dtype for eqn in matmuls for v in eqn.invars} == {jnp.dtype(jnp.bfloat16)}
+  step = jax.jit(classification.train_step)
+  losses = []
+  for i in range(20):
+    state, metrics = step(state, _batch(), jax.random.key(i))
+    losses.append(float(metrics.compute()['loss']))
+  assert losses[-1] < 0.9 * losses[0]
+  floats = [x for x in jax.tree.leaves((state.params, state.opt_state, state.batch_stats))
+            if jnp.issubdtype(x.dtype, jnp.floating)]
+  assert floats and {x.dtype for x in floats} == {jnp.dtype(jnp.float32)}
+
+
+def test_an_unknown_or_unsupported_compute_dtype_is_a_clear_error(make_config):
+  with pytest.raises(UserError, match="compute_dtype='float16' is not one of"):
+    classification.create_model(make_config(compute_dtype='float16'))
+  with pytest.raises(UserError, match='not supported by .*mobilenet_v2'):
+    classification.create_model(make_config(model='mobilenet_v2', compute_dtype='bfloat16'))

@@ -12,8 +12,8 @@ FORGETTING_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'fo
 
 
 def test_staged_batches_run_each_split_for_its_steps_in_turn():
-  first = input_pipeline.ShuffledBatches({'x': np.zeros(8)}, 2, seed=0)
-  second = input_pipeline.ShuffledBatches({'x': np.ones(8)}, 2, seed=0)
+  first = input_pipeline.ShuffledBatches([{'x': np.zeros(8)}], 2, seed=0)
+  second = input_pipeline.ShuffledBatches([{'x': np.ones(8)}], 2, seed=0)
   staged = input_pipeline.StagedBatches([first, second], [3, 5])
   assert [float(staged(step)['x'][0]) for step in range(9)] == [0, 0, 0, 1, 1, 1, 1, 1, 1]
   np.testing.assert_array_equal(staged(4)['x'], second(1)['x'])

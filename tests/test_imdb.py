@@ -62,9 +62,10 @@ def test_tokenizer_round_trips_any_text():
     assert tokenizer.PAD_ID not in subwords.encode(text).ids
 
 
-@pytest.mark.parametrize('lstm_features', [(8,), (8, 4)], ids=['one_layer', 'two_layers'])
-def test_padding_never_changes_a_review_logit(lstm_features):
-  model = TextClassifier(50, 8, lstm_features, 8)
+@pytest.mark.parametrize('lstm_features,pooling', [((8,), 'final'), ((8, 4), 'final'), ((8,), 'final_and_max')],
+                         ids=['one_layer', 'two_layers', 'max_pooled'])
+def test_padding_never_changes_a_review_logit(lstm_features, pooling):
+  model = TextClassifier(50, 8, lstm_features, 8, pooling=pooling)
   rng = np.random.default_rng(0)
   lengths = np.array([20, 7, 13, 1], np.int32)
   tokens = input_pipeline.padded_to([rng.integers(1, 50, n) for n in lengths], 20)

@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 from deeplearn import input_pipeline
+from deeplearn.errors import UserError
 
 
 def _split(n):
@@ -8,7 +10,7 @@ def _split(n):
 
 
 def test_each_epoch_visits_every_example_once_in_a_new_order():
-  batches = input_pipeline.ShuffledBatches(_split(12), batch_size=4, seed=0)
+  batches = input_pipeline.ShuffledBatches([_split(12)], batch_size=4, seed=0)
   epochs = [np.concatenate([batches(e * 3 + i)['x'] for i in range(3)]) for e in range(2)]
   for epoch in epochs:
     assert sorted(epoch) == list(range(12))
@@ -16,18 +18,25 @@ def test_each_epoch_visits_every_example_once_in_a_new_order():
 
 
 def test_batch_depends_only_on_step_and_seed():
-  first = input_pipeline.ShuffledBatches(_split(10), batch_size=3, seed=1)
-  second = input_pipeline.ShuffledBatches(_split(10), batch_size=3, seed=1)
+  first = input_pipeline.ShuffledBatches([_split(10)], batch_size=3, seed=1)
+  second = input_pipeline.ShuffledBatches([_split(10)], batch_size=3, seed=1)
   for step in (7, 2, 5):  # Out of order, across epochs.
     np.testing.assert_array_equal(first(step)['x'], second(step)['x'])
   np.testing.assert_array_equal(first(4)['y'], first(4)['x'] * 10)
 
 
-def test_processes_split_the_global_batch():
-  whole = input_pipeline.ShuffledBatches(_split(16), batch_size=8, seed=0)(3)['x']
-  parts = [input_pipeline.ShuffledBatches(_split(16), 8, 0, process_index=p, process_count=2)(3)['x']
-           for p in range(2)]
-  np.testing.assert_array_equal(np.concatenate(parts), whole)
+def test_processes_holding_their_own_shards_make_the_global_batch_of_one_process():
+  shards = input_pipeline.in_memory_shards(_split(17), 4, range(4))
+  assert [len(s['x']) for s in shards] == [4] * 4  # Equal shards; the remainder is dropped.
+  whole = input_pipeline.ShuffledBatches(shards, batch_size=8, seed=0, shard_ids=range(4), num_shards=4)
+  processes = []
+  for process in range(2):
+    ids = input_pipeline.process_shard_ids(4, process, 2)
+    processes.append(input_pipeline.ShuffledBatches([shards[i] for i in ids], 8, 0, ids, num_shards=4))
+  for step in (0, 1, 5):
+    np.testing.assert_array_equal(np.concatenate([p(step)['x'] for p in processes]), whole(step)['x'])
+  with pytest.raises(UserError, match='data_shards=4 does not split evenly over 3 processes'):
+    input_pipeline.process_shard_ids(4, 0, 3)
 
 
 def test_padded_batches_cover_the_split_exactly_once():

@@ -16,29 +16,31 @@ class OriginalCNN(nn.Module):
   dropout_rate: float = 0.0
   kernel_size: int = 3
   stride: int = 2
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     kernel, strides = (self.kernel_size, self.kernel_size), (self.stride, self.stride)
-    x = nn.relu(Im2ColConv(8, kernel, strides=strides, padding='VALID')(x))
-    x = nn.relu(Im2ColConv(16, kernel, strides=strides, padding='VALID')(x))
+    x = nn.relu(Im2ColConv(8, kernel, strides=strides, padding='VALID', dtype=self.dtype)(x))
+    x = nn.relu(Im2ColConv(16, kernel, strides=strides, padding='VALID', dtype=self.dtype)(x))
     x = x.reshape((x.shape[0], -1))
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    x = nn.relu(nn.Dense(128)(x))
-    x = nn.relu(nn.Dense(64)(x))
+    x = nn.relu(nn.Dense(128, dtype=self.dtype)(x))
+    x = nn.relu(nn.Dense(64, dtype=self.dtype)(x))
     self.sow('intermediates', 'features', x)
-    return nn.Dense(self.num_classes)(x)
+    return nn.Dense(self.num_classes, dtype=self.dtype)(x).astype(jnp.float32)
 
 
 class ConvBlock(nn.Module):
   """Two 3x3 convolutions with BatchNorm and ReLU, then 2x2 max-pooling."""
   features: int
+  dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     for _ in range(2):
-      x = Im2ColConv(self.features, (3, 3), use_bias=False)(x)
-      x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+      x = Im2ColConv(self.features, (3, 3), use_bias=False, dtype=self.dtype)(x)
+      x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x)
       x = nn.relu(x)
     return nn.max_pool(x, (2, 2), strides=(2, 2))
 
@@ -53,15 +55,16 @@ class StrongCNN(nn.Module):
   widths: tuple[int, ...] = (16, 32, 64)
   dropout_rate: float = 0.3
   head_features: int = 0
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     for width in self.widths:
-      x = ConvBlock(width)(x, train)
+      x = ConvBlock(width, self.dtype)(x, train)
     if self.head_features:
-      x = nn.relu(nn.Dense(self.head_features)(x.reshape((x.shape[0], -1))))
+      x = nn.relu(nn.Dense(self.head_features, dtype=self.dtype)(x.reshape((x.shape[0], -1))))
     else:
       x = jnp.mean(x, axis=(1, 2))
     self.sow('intermediates', 'features', x)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
+    return nn.Dense(self.num_classes, dtype=self.dtype)(x).astype(jnp.float32)

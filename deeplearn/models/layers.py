@@ -35,14 +35,15 @@ class Im2ColConv(nn.Module):
   padding: str = 'SAME'
   use_bias: bool = True
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  dtype: jnp.dtype = jnp.float32  # What it computes in; its parameters stay float32.
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
     pads = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, self.strides, self.padding)
-    y = conv_as_matmul(x, kernel, self.strides, pads)
+    y = conv_as_matmul(x.astype(self.dtype), kernel.astype(self.dtype), self.strides, pads)
     if self.use_bias:
-      y = y + self.param('bias', nn.initializers.zeros, (self.features,))
+      y = y + self.param('bias', nn.initializers.zeros, (self.features,)).astype(self.dtype)
     return y
 
 

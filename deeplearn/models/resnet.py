@@ -13,15 +13,17 @@ class ResidualBlock(nn.Module):
   """Two 3x3 convolutions with BatchNorm, added to the (projected when shapes differ) input."""
   features: int
   strides: int = 1
+  dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.9)
+    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, dtype=self.dtype)
+    conv = functools.partial(Im2ColConv, self.features, use_bias=False, dtype=self.dtype)
     strides = (self.strides, self.strides)
-    y = nn.relu(norm()(Im2ColConv(self.features, (3, 3), strides, use_bias=False)(x)))
-    y = norm(scale_init=nn.initializers.zeros)(Im2ColConv(self.features, (3, 3), use_bias=False)(y))
+    y = nn.relu(norm()(conv((3, 3), strides)(x)))
+    y = norm(scale_init=nn.initializers.zeros)(conv((3, 3))(y))
     if x.shape != y.shape:
-      x = norm()(Im2ColConv(self.features, (1, 1), strides, use_bias=False)(x))
+      x = norm()(conv((1, 1), strides)(x))
     return nn.relu(x + y)
 
 
@@ -34,15 +36,16 @@ class ResNet(nn.Module):
   widths: tuple[int, ...] = (32, 64, 128, 256)
   blocks_per_stage: int = 1
   dropout_rate: float = 0.0
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    x = Im2ColConv(self.widths[0], (3, 3), strides=(2, 2), use_bias=False)(x)
-    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9)(x))
+    x = Im2ColConv(self.widths[0], (3, 3), strides=(2, 2), use_bias=False, dtype=self.dtype)(x)
+    x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x))
     for stage, width in enumerate(self.widths):
       for block in range(self.blocks_per_stage):
-        x = ResidualBlock(width, strides=2 if stage > 0 and block == 0 else 1)(x, train)
+        x = ResidualBlock(width, strides=2 if stage > 0 and block == 0 else 1, dtype=self.dtype)(x, train)
     x = jnp.mean(x, axis=(1, 2))
     self.sow('intermediates', 'features', x)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.num_outputs)(x)
+    return nn.Dense(self.num_outputs, dtype=self.dtype)(x).astype(jnp.float32)

@@ -23,22 +23,35 @@ class BiLSTM(nn.Module):
     return jnp.where(real, outputs, 0.0), jnp.concatenate([forward_h, backward_h], axis=-1)
 
 
+def masked_max(outputs: jax.Array, lengths: jax.Array) -> jax.Array:
+  """The per-feature maximum over each row's first `lengths[i]` positions of `(B, T, F)` outputs."""
+  real = jnp.arange(outputs.shape[1])[None, :, None] < lengths[:, None, None]
+  return jnp.max(jnp.where(real, outputs, -jnp.inf), axis=1)
+
+
+POOLINGS = ('final', 'final_and_max')
+
+
 class TextClassifier(nn.Module):
   """Embedding -> BiLSTM layers (all but the last return sequences) -> Dense(ReLU) -> one logit per review.
 
-  The original: `lstm_features=(64,)`; its stacked variant: `(64, 32)`.
+  The original: `lstm_features=(64,)`, `pooling='final'`; its stacked variant: `(64, 32)`.
+  `pooling='final_and_max'` adds the maximum of the last layer's outputs over the real tokens.
   """
   vocab_size: int
   embedding_features: int = 64
   lstm_features: tuple[int, ...] = (64,)
   dense_features: int = 64
   dropout_rate: float = 0.0
+  pooling: str = 'final'
 
   @nn.compact
   def __call__(self, tokens: jax.Array, lengths: jax.Array, train: bool = False) -> jax.Array:
     x = nn.Embed(self.vocab_size, self.embedding_features)(tokens)
     for features in self.lstm_features:
       x, final = BiLSTM(features)(x, lengths)
+    if self.pooling == 'final_and_max':
+      final = jnp.concatenate([final, masked_max(x, lengths)], axis=-1)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(final)
     x = nn.relu(nn.Dense(self.dense_features)(x))
     return nn.Dense(1)(x)[:, 0]

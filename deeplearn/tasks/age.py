@@ -17,7 +17,7 @@ from deeplearn import checkpoints, datasets, input_pipeline, optimizers, workdir
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
 from deeplearn.models import cnn, resnet
-from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
+from deeplearn.tasks.base import Task, compute_dtype, loader_kwargs, num_train_steps, shuffled_batches
 from deeplearn.tasks.classification import augment, init_state, to_float
 from deeplearn.train_state import TrainState
 
@@ -50,15 +50,16 @@ class AgeMetrics(metrics.Collection):
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
   models = {
-      'original_cnn': lambda: cnn.OriginalCNN(1, config.dropout_rate, kernel_size=5, stride=4),
-      'resnet': lambda: resnet.ResNet(1, tuple(config.widths), config.blocks_per_stage, config.dropout_rate),
+      'original_cnn': lambda dtype: cnn.OriginalCNN(1, config.dropout_rate, kernel_size=5, stride=4, dtype=dtype),
+      'resnet': lambda dtype: resnet.ResNet(1, tuple(config.widths), config.blocks_per_stage, config.dropout_rate,
+                                            dtype),
   }
   if config.model not in models:
     raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')
-  return models[config.model]()
+  return models[config.model](compute_dtype(config))
 
 
-def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
+def load_split(config: ml_collections.ConfigDict, split: datasets.Split) -> Batch:
   """Images at `config.image_size` and their ages."""
   arrays = datasets.load_split(config.dataset, split, image_size=config.image_size, **loader_kwargs(config))
   return {'image': arrays['image'], 'age': arrays['age'].astype(np.int32)}
@@ -146,14 +147,12 @@ def predict_ages(run_dir: str, paths: Sequence[str]) -> tuple[dict[str, float], 
 
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
-  train = load_split(config, config.train_split)
-  batches = input_pipeline.ShuffledBatches(
-      train, config.batch_size, config.seed, jax.process_index(), jax.process_count())
+  batches = shuffled_batches(config, functools.partial(load_split, config))
   steps = num_train_steps(config, batches.steps_per_epoch)
   return Task(
       init_state=functools.partial(
           init_state, model=create_model(config), tx=optimizers.create_optimizer(config, steps),
-          image_shape=train['image'].shape[1:]),
+          image_shape=batches.shards[0]['image'].shape[1:]),
       train_step=functools.partial(
           train_step, age_shift=config.age_shift, age_scale=config.age_scale,
           max_shift=config.augment_max_shift, flip=config.augment_flip),

@@ -5,10 +5,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import tensorflow_datasets as tfds
 from clu import metrics
 
+from deeplearn import input_pipeline
+from deeplearn.errors import UserError
 from deeplearn.history import History
 from deeplearn.input_pipeline import Batch, ShuffledBatches, StagedBatches
 
@@ -53,3 +57,33 @@ def num_train_steps(config: ml_collections.ConfigDict, steps_per_epoch: int) -> 
 
 def loader_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return dict(data_dir=config.data_dir, manual_dir=config.manual_dir)
+
+
+def data_shards(config: ml_collections.ConfigDict) -> tuple[int, range]:
+  """How many shards the training data is read as (`config.data_shards`, 0: one per process), and this process's."""
+  num_shards = config.data_shards or jax.process_count()
+  return num_shards, input_pipeline.process_shard_ids(num_shards, jax.process_index(), jax.process_count())
+
+
+def shuffled_batches(config: ml_collections.ConfigDict, load: Callable[[Any], Batch],
+                     split: str | None = None) -> ShuffledBatches:
+  """The training batches of `split` (default `config.train_split`); this process loads only its shards of it.
+
+  `load` reads one TFDS split (a string or a `tfds.even_splits` part) as arrays.
+  """
+  num_shards, shard_ids = data_shards(config)
+  parts = tfds.even_splits(split or config.train_split, num_shards, drop_remainder=True)
+  return ShuffledBatches([load(parts[i]) for i in shard_ids], config.batch_size, config.seed, shard_ids, num_shards)
+
+
+COMPUTE_DTYPES = ('float32', 'bfloat16')
+
+
+def compute_dtype(config: ml_collections.ConfigDict, supported: bool = True) -> jnp.dtype:
+  """The dtype a model computes in (`config.compute_dtype`); its parameters and optimiser state stay float32."""
+  if config.compute_dtype not in COMPUTE_DTYPES:
+    raise UserError(f'config.compute_dtype={config.compute_dtype!r} is not one of {COMPUTE_DTYPES}.')
+  if config.compute_dtype != 'float32' and not supported:
+    raise UserError(f'config.compute_dtype={config.compute_dtype!r} is not supported by this config\'s model '
+                    f'({config.get("model", config.task)}); use float32.')
+  return jnp.dtype(config.compute_dtype)

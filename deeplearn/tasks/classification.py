@@ -14,7 +14,7 @@ from deeplearn import checkpoints, datasets, input_pipeline, optimizers, transfe
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
 from deeplearn.models import cnn, mobilenet_v2, resnet
-from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
+from deeplearn.tasks.base import Task, compute_dtype, loader_kwargs, num_train_steps, shuffled_batches
 from deeplearn.train_state import TrainState
 
 
@@ -26,16 +26,16 @@ class ClassificationMetrics(metrics.Collection):
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
   models = {
-      'original_cnn': lambda: cnn.OriginalCNN(config.num_classes, config.dropout_rate),
-      'strong_cnn': lambda: cnn.StrongCNN(
-          config.num_classes, tuple(config.widths), config.dropout_rate, config.head_features),
-      'resnet': lambda: resnet.ResNet(
-          config.num_classes, tuple(config.widths), config.blocks_per_stage, config.dropout_rate),
-      'mobilenet_v2': lambda: mobilenet_v2.MobileNetV2(config.num_classes, config.alpha, config.dropout_rate),
+      'original_cnn': lambda dtype: cnn.OriginalCNN(config.num_classes, config.dropout_rate, dtype=dtype),
+      'strong_cnn': lambda dtype: cnn.StrongCNN(
+          config.num_classes, tuple(config.widths), config.dropout_rate, config.head_features, dtype),
+      'resnet': lambda dtype: resnet.ResNet(
+          config.num_classes, tuple(config.widths), config.blocks_per_stage, config.dropout_rate, dtype),
+      'mobilenet_v2': lambda dtype: mobilenet_v2.MobileNetV2(config.num_classes, config.alpha, config.dropout_rate),
   }
   if config.model not in models:
     raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')
-  return models[config.model]()
+  return models[config.model](compute_dtype(config, supported=config.model != 'mobilenet_v2'))
 
 
 def to_float(images: jax.Array) -> jax.Array:
@@ -109,7 +109,7 @@ def load_trained(run_dir: str) -> tuple[nn.Module, dict]:
   return create_model(config), {'params': saved['state']['params'], 'batch_stats': saved['state']['batch_stats']}
 
 
-def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
+def load_split(config: ml_collections.ConfigDict, split: datasets.Split) -> Batch:
   """A split's images (resized to `config.image_size` when > 0) and the labels in `config.label_feature`."""
   arrays = datasets.load_split(config.dataset, split, image_size=config.image_size, **loader_kwargs(config))
   if config.label_feature not in arrays:
@@ -119,13 +119,11 @@ def load_split(config: ml_collections.ConfigDict, split: str) -> Batch:
 
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
-  train = load_split(config, config.train_split)
-  batches = input_pipeline.ShuffledBatches(
-      train, config.batch_size, config.seed, jax.process_index(), jax.process_count())
+  batches = shuffled_batches(config, functools.partial(load_split, config))
   steps = num_train_steps(config, batches.steps_per_epoch)
   tx = (transfer.two_phase_optimizer(config, steps) if config.transfer.source
         else optimizers.create_optimizer(config, steps))
-  init = functools.partial(init_state, model=create_model(config), tx=tx, image_shape=train['image'].shape[1:])
+  init = functools.partial(init_state, model=create_model(config), tx=tx, image_shape=batches.shards[0]['image'].shape[1:])
   if config.transfer.source:
     init = transfer.initialized_from(init, transfer.load_source(config), config.transfer.backbone)
   return Task(

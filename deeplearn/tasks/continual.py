@@ -19,10 +19,10 @@ from deeplearn.errors import UserError
 from deeplearn.history import History
 from deeplearn.input_pipeline import Batch
 from deeplearn.tasks import classification
-from deeplearn.tasks.base import Task, loader_kwargs
+from deeplearn.tasks.base import Task, loader_kwargs, shuffled_batches
 
 
-def load_stage(config: ml_collections.ConfigDict, dataset: str, label_offset: int, split: str) -> Batch:
+def load_stage(config: ml_collections.ConfigDict, dataset: str, label_offset: int, split: datasets.Split) -> Batch:
   """A stage's split with its labels moved to the stage's range of the shared head."""
   arrays = datasets.load_split(dataset, split, **loader_kwargs(config))
   return {'image': arrays['image'], 'label': arrays['label'] + label_offset}
@@ -51,9 +51,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
                     f'stage_label_offsets ({len(config.stage_label_offsets)}) need one entry per stage, at least one.')
   stage_batches, stage_steps, eval_splits = [], [], {}
   for name, epochs, offset in zip(names, config.stage_epochs, config.stage_label_offsets):
-    batches = input_pipeline.ShuffledBatches(load_stage(config, name, offset, config.train_split),
-                                             config.batch_size, config.seed, jax.process_index(),
-                                             jax.process_count())
+    batches = shuffled_batches(config, functools.partial(load_stage, config, name, offset))
     stage_batches.append(batches)
     stage_steps.append(config.num_train_steps // len(names) if config.num_train_steps > 0
                        else epochs * batches.steps_per_epoch)

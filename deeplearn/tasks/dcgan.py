@@ -20,7 +20,7 @@ from deeplearn import datasets, generative_metrics, images, input_pipeline, opti
 from deeplearn.input_pipeline import Batch
 from deeplearn.models.dcgan import Discriminator, Generator
 from deeplearn.tasks import classification
-from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
+from deeplearn.tasks.base import Task, compute_dtype, loader_kwargs, num_train_steps, shuffled_batches
 from deeplearn.train_state import TrainState
 
 # Streams of the run's key (`jax.random.key(config.seed)`) for the fixed noise batches.
@@ -43,6 +43,7 @@ class GANTrainMetrics(metrics.Collection):
 
 
 def create_generator(config: ml_collections.ConfigDict) -> Generator:
+  compute_dtype(config, supported=False)
   return Generator(tuple(config.generator_features), config.kernel_size, config.leaky_slope,
                    config.batch_norm_momentum)
 
@@ -140,9 +141,8 @@ def _generate_unit(generator: TrainState, noise: jax.Array) -> jax.Array:
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   classifier = (classification.load_trained(config.fid_classifier_workdir)
                 if config.fid_classifier_workdir else None)  # A bad path fails before any data is read.
-  train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
-  batches = input_pipeline.ShuffledBatches(
-      {'image': train['image']}, config.batch_size, config.seed, jax.process_index(), jax.process_count())
+  batches = shuffled_batches(config, lambda split: {
+      'image': datasets.load_split(config.dataset, split, **loader_kwargs(config))['image']})
   steps = num_train_steps(config, batches.steps_per_epoch)
   eval_splits = {}
   eval_step_fn = None

@@ -15,8 +15,9 @@ from deeplearn import checkpoints, datasets, input_pipeline, optimizers, tokeniz
 from deeplearn import workdir as workdir_lib
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
+from deeplearn.models import rnn
 from deeplearn.models.rnn import TextClassifier
-from deeplearn.tasks.base import Task, loader_kwargs, num_train_steps
+from deeplearn.tasks.base import Task, compute_dtype, loader_kwargs, num_train_steps
 from deeplearn.train_state import TrainState
 
 
@@ -38,8 +39,11 @@ def encode(subwords, texts, max_length: int) -> list[np.ndarray]:
 
 
 def create_model(config: ml_collections.ConfigDict, vocab_size: int) -> TextClassifier:
+  compute_dtype(config, supported=False)
+  if config.pooling not in rnn.POOLINGS:
+    raise UserError(f'config.pooling={config.pooling!r} is not one of {rnn.POOLINGS}.')
   return TextClassifier(vocab_size, config.embedding_features, tuple(config.lstm_features),
-                        config.dense_features, config.dropout_rate)
+                        config.dense_features, config.dropout_rate, config.pooling)
 
 
 def init_state(rng: jax.Array, *, model: TextClassifier, tx: optax.GradientTransformation) -> TrainState:

@@ -14,7 +14,7 @@ from clu import metrics
 from deeplearn import input_pipeline, optimizers, plots
 from deeplearn.input_pipeline import Batch
 from deeplearn.models.mlp import MLP
-from deeplearn.tasks.base import Task, num_train_steps
+from deeplearn.tasks.base import Task, compute_dtype, data_shards, num_train_steps
 from deeplearn.train_state import TrainState
 
 _SPLITS = ('train', 'validation', 'test')
@@ -84,9 +84,11 @@ def _predict(state: TrainState, x: jax.Array) -> jax.Array:
 
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
+  compute_dtype(config, supported=False)
   splits = make_splits(config)
-  batches = input_pipeline.ShuffledBatches(
-      splits['train'], config.batch_size, config.seed, jax.process_index(), jax.process_count())
+  num_shards, shard_ids = data_shards(config)
+  batches = input_pipeline.ShuffledBatches(input_pipeline.in_memory_shards(splits['train'], num_shards, shard_ids),
+                                           config.batch_size, config.seed, shard_ids, num_shards)
   steps = num_train_steps(config, batches.steps_per_epoch)
   return Task(
       init_state=functools.partial(init_state, model=MLP(tuple(config.hidden)),

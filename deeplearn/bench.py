@@ -24,6 +24,9 @@ from deeplearn import parallel, tasks, train
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file to benchmark.')
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
 _WINDOW_SECONDS = flags.DEFINE_float('window_seconds', 2.0, 'Length of one timed window.')
+_LOOP_WARMUP_STEPS = flags.DEFINE_integer(
+    'loop_warmup_steps', 3, 'Untimed steps of the whole loop first; where batch shapes vary (IMDB buckets), '
+    'an epoch of them compiles every shape.')
 _PEERS = flags.DEFINE_string('peers', '', 'Folder of the peer benchmark (run.py); empty skips the peers.')
 _PEER_MODELS = flags.DEFINE_string('peer_models', 'mnist', 'Peer models to time, comma-separated.')
 _PEER_VENV = flags.DEFINE_string('peer_venv', '/tmp/peers-tf', 'Virtualenv with tensorflow-cpu for the Keras peer.')
@@ -31,16 +34,16 @@ _PEER_VENV_TORCH = flags.DEFINE_string('peer_venv_torch', '/tmp/peers-torch', 'V
 flags.mark_flag_as_required('config')
 
 
-def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int) -> float:
+def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int, warmup: int = 3) -> float:
   """Median examples/s over timed windows; `run_steps(first, count)` runs `count` steps and returns something to block on."""
-  jax.block_until_ready(run_steps(0, 3))  # Warm-up.
+  jax.block_until_ready(run_steps(0, warmup))  # Compiles every shape the warm-up meets.
   start = time.perf_counter()
-  jax.block_until_ready(run_steps(3, 3))
+  jax.block_until_ready(run_steps(warmup, 3))
   steps_per_window = max(1, round(_WINDOW_SECONDS.value / ((time.perf_counter() - start) / 3)))
   rates = []
   for window in range(_WINDOWS.value):
     start = time.perf_counter()
-    jax.block_until_ready(run_steps(6 + window * steps_per_window, steps_per_window))
+    jax.block_until_ready(run_steps(warmup + 3 + window * steps_per_window, steps_per_window))
     rates.append(steps_per_window * batch_size / (time.perf_counter() - start))
   return statistics.median(rates)
 
@@ -80,7 +83,7 @@ def benchmark(config) -> dict[str, float]:
       'compile_s': compile_seconds,
       'step_ex_per_s': examples_per_second(step_alone, config.batch_size),
       'pipeline_ex_per_s': examples_per_second(pipeline_alone, config.batch_size),
-      'loop_ex_per_s': examples_per_second(whole_loop, config.batch_size),
+      'loop_ex_per_s': examples_per_second(whole_loop, config.batch_size, _LOOP_WARMUP_STEPS.value),
   }
 
 

@@ -122,6 +122,7 @@ def imdb_config() -> ml_collections.ConfigDict:
   config.lstm_features = (64,)  # One BiLSTM layer per entry; the stacked original: (64, 32).
   config.dense_features = 64
   config.dropout_rate = 0.0
+  config.embedding_dropout_rate = 0.0  # Whole embedding features of a review dropped in training.
   config.pooling = 'final'  # The final states, as the original; 'final_and_max' adds a max over the outputs.
 
   config.optimizer = 'adam'

@@ -119,7 +119,7 @@ def test_train_step_lowers_the_loss_on_a_fixed_batch():
 def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_dir, tmp_path):
   config = tiny_config(load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8,
                        vocab_size=300, bucket_boundaries=(20, 40), embedding_features=8, lstm_features=(8,),
-                       dense_features=8, batches_per_transfer=1)
+                       dense_features=8, batches_per_transfer=1, max_length=64)
   workdir = str(tmp_path / 'run')
   summary = train.train_and_evaluate(config, workdir)
   assert set(summary) == {'eval/loss', 'eval/accuracy'}

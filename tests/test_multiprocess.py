@@ -1,4 +1,7 @@
-"""Two processes on one machine (JAX's distributed runtime, gloo over loopback) train as one process does."""
+"""Two processes on one machine (JAX's distributed runtime, gloo over loopback) train as one process does.
+
+The two-process runs go through `launch/local_processes.sh`, as a user starts them.
+"""
 
 import os
 import signal
@@ -9,9 +12,8 @@ import time
 
 import jax
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
-
-from deeplearn import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
@@ -23,23 +25,29 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
-def tiny_run_args(data_dir: str, workdir, num_train_steps: int) -> list[str]:
+def tiny_run_flags(data_dir: str, workdir, num_train_steps: int) -> list[str]:
   """The MNIST original config on the fixtures, read as 2 data shards whatever the number of processes."""
-  return [sys.executable, '-m', 'deeplearn.main', '--config=configs/mnist_original.py', f'--workdir={workdir}',
+  return ['--config=configs/mnist_original.py', f'--workdir={workdir}',
           f'--config.data_dir={data_dir}', '--config.data_shards=2', '--config.batch_size=16',
           '--config.eval_batch_size=8', f'--config.num_train_steps={num_train_steps}', '--config.log_every_steps=2',
           '--config.eval_every_steps=3', '--config.checkpoint_every_steps=3', '--config.batches_per_transfer=2',
           '--config.dropout_rate=0.25']
 
 
-def start(args: list[str], log_path, process_id: int | None = None, port: int = 0) -> subprocess.Popen:
-  """One process of a run (of two when `process_id` is given), logging to `log_path`, in its own session."""
-  if process_id is not None:
-    args = [*args, f'--coordinator_address=127.0.0.1:{port}', '--num_processes=2', f'--process_id={process_id}',
-            '--heartbeat_timeout_s=10']
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=1', PYTHONPATH=ROOT)
+ENV = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=1', PYTHONPATH=ROOT, PYTHON=sys.executable)
+
+
+def start(command: list[str], log_path, **env) -> subprocess.Popen:
+  """A command in its own session (so that it and its children can be killed together), logging to `log_path`."""
   with open(log_path, 'w') as log:
-    return subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(command, cwd=ROOT, env=dict(ENV, **env), stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def start_process(flags: list[str], log_path, process_id: int, port: int) -> subprocess.Popen:
+  """Process `process_id` of a two-process run."""
+  return start([sys.executable, '-m', 'deeplearn.main', *flags, f'--coordinator_address=127.0.0.1:{port}',
+                '--num_processes=2', f'--process_id={process_id}', '--heartbeat_timeout_s=10'], log_path)
 
 
 def finish(processes: list[subprocess.Popen], deadline: float) -> list[int]:
@@ -55,17 +63,21 @@ def finish(processes: list[subprocess.Popen], deadline: float) -> list[int]:
         p.wait()
 
 
-def run(args: list[str], log_path, processes: int = 1) -> None:
-  deadline = time.monotonic() + TIMEOUT_S
-  port = free_port()
-  logs = [f'{log_path}.{i}' for i in range(processes)]
-  started = [start(args, logs[i], i if processes > 1 else None, port) for i in range(processes)]
-  for status, log in zip(finish(started, deadline), logs):
-    assert status == 0, open(log).read()[-3000:]
+def run(flags: list[str], log_dir, processes: int = 1) -> None:
+  """A run of `processes` processes (through launch/local_processes.sh when more than one), to its end."""
+  command = ([sys.executable, '-m', 'deeplearn.main', *flags] if processes == 1
+             else ['launch/local_processes.sh', str(processes), *flags])
+  os.makedirs(log_dir)
+  (status,) = finish([start(command, log_dir / 'process_0.log', LOG_DIR=str(log_dir))],
+                     time.monotonic() + TIMEOUT_S)
+  assert status == 0, '\n'.join(open(log_dir / f).read()[-3000:] for f in sorted(os.listdir(log_dir)))
 
 
-def final_params(workdir) -> list[np.ndarray]:
-  saved, _ = checkpoints.restore_latest_as_saved(str(workdir))
+def params_at(workdir, step: int) -> list[np.ndarray]:
+  """The parameters of a run's checkpoint at `step`, restored onto this (one-device) process."""
+  with ocp.CheckpointManager(os.path.join(workdir, 'checkpoints')) as manager:
+    saved = manager.restore(step, args=ocp.args.StandardRestore(
+        fallback_sharding=jax.sharding.SingleDeviceSharding(jax.devices()[0])))
   return jax.tree.leaves(saved['state']['params'])
 
 
@@ -75,21 +87,21 @@ def assert_close(a: list[np.ndarray], b: list[np.ndarray]) -> None:
 
 
 def test_two_processes_train_as_one_and_their_checkpoint_resumes_in_one(data_dir, tmp_path):
-  run(tiny_run_args(data_dir, tmp_path / 'two', 6), tmp_path / 'two.log', processes=2)
-  run(tiny_run_args(data_dir, tmp_path / 'one', 6), tmp_path / 'one.log')
+  run(tiny_run_flags(data_dir, tmp_path / 'two', 6), tmp_path / 'two_logs', processes=2)
+  run(tiny_run_flags(data_dir, tmp_path / 'one', 6), tmp_path / 'one_logs')
   assert_close(final_params(tmp_path / 'two'), final_params(tmp_path / 'one'))
-  assert 'eval/accuracy' in open(tmp_path / 'two.log.0').read()
+  assert 'Process 1 of 2' in open(tmp_path / 'two_logs' / 'process_1.log').read()
   assert len([f for f in os.listdir(tmp_path / 'two') if f.startswith('events.out')]) == 1  # Process 0's.
   # The two-process checkpoint at step 6, continued by one process, ends where the one-process run ends.
   for name in ('two', 'one'):
-    run(tiny_run_args(data_dir, tmp_path / name, 9), tmp_path / f'{name}_resumed.log')
+    run(tiny_run_flags(data_dir, tmp_path / name, 9), tmp_path / f'{name}_resumed_logs')
   assert_close(final_params(tmp_path / 'two'), final_params(tmp_path / 'one'))
 
 
 def test_a_process_that_dies_stops_the_other_with_a_clear_error(data_dir, tmp_path):
   deadline = time.monotonic() + TIMEOUT_S
-  args, port = tiny_run_args(data_dir, tmp_path / 'run', 100_000), free_port()
-  survivor, doomed = (start(args, tmp_path / f'p{i}.log', i, port) for i in range(2))
+  flags, port = tiny_run_flags(data_dir, tmp_path / 'run', 100_000), free_port()
+  survivor, doomed = (start_process(flags, tmp_path / f'p{i}.log', i, port) for i in range(2))
   while 'train/loss' not in open(tmp_path / 'p0.log').read():  # Both are training.
     assert survivor.poll() is None and time.monotonic() < deadline, open(tmp_path / 'p0.log').read()[-3000:]
     time.sleep(0.5)

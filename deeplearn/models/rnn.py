@@ -44,10 +44,12 @@ class TextClassifier(nn.Module):
   dense_features: int = 64
   dropout_rate: float = 0.0
   pooling: str = 'final'
+  embedding_dropout_rate: float = 0.0  # Drops whole embedding features of a review, at every position.
 
   @nn.compact
   def __call__(self, tokens: jax.Array, lengths: jax.Array, train: bool = False) -> jax.Array:
     x = nn.Embed(self.vocab_size, self.embedding_features)(tokens)
+    x = nn.Dropout(self.embedding_dropout_rate, broadcast_dims=(1,), deterministic=not train)(x)
     for features in self.lstm_features:
       x, final = BiLSTM(features)(x, lengths)
     if self.pooling == 'final_and_max':

@@ -159,7 +159,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
           init_state, generator=create_generator(config), discriminator=create_discriminator(config),
           generator_tx=optimizers.create_optimizer(config.generator_optimizer, steps),
           discriminator_tx=optimizers.create_optimizer(config.discriminator_optimizer, steps),
-          noise_dim=config.noise_dim, image_shape=train['image'].shape[1:]),
+          noise_dim=config.noise_dim, image_shape=batches.shards[0]['image'].shape[1:]),
       train_step=functools.partial(train_step, noise_dim=config.noise_dim),
       eval_step=eval_step_fn,
       train_batches=batches,

@@ -43,7 +43,8 @@ def create_model(config: ml_collections.ConfigDict, vocab_size: int) -> TextClas
   if config.pooling not in rnn.POOLINGS:
     raise UserError(f'config.pooling={config.pooling!r} is not one of {rnn.POOLINGS}.')
   return TextClassifier(vocab_size, config.embedding_features, tuple(config.lstm_features),
-                        config.dense_features, config.dropout_rate, config.pooling)
+                        config.dense_features, config.dropout_rate, config.pooling,
+                        config.embedding_dropout_rate)
 
 
 def init_state(rng: jax.Array, *, model: TextClassifier, tx: optax.GradientTransformation) -> TrainState:

@@ -73,6 +73,11 @@ def run(flags: list[str], log_dir, processes: int = 1) -> None:
   assert status == 0, '\n'.join(open(log_dir / f).read()[-3000:] for f in sorted(os.listdir(log_dir)))
 
 
+def final_params(workdir) -> list[np.ndarray]:
+  with ocp.CheckpointManager(os.path.join(workdir, 'checkpoints')) as manager:
+    return params_at(workdir, manager.latest_step())
+
+
 def params_at(workdir, step: int) -> list[np.ndarray]:
   """The parameters of a run's checkpoint at `step`, restored onto this (one-device) process."""
   with ocp.CheckpointManager(os.path.join(workdir, 'checkpoints')) as manager:

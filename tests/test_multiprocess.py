@@ -12,8 +12,9 @@ import time
 
 import jax
 import numpy as np
-import orbax.checkpoint as ocp
 import pytest
+
+from deeplearn import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
@@ -74,15 +75,7 @@ def run(flags: list[str], log_dir, processes: int = 1) -> None:
 
 
 def final_params(workdir) -> list[np.ndarray]:
-  with ocp.CheckpointManager(os.path.join(workdir, 'checkpoints')) as manager:
-    return params_at(workdir, manager.latest_step())
-
-
-def params_at(workdir, step: int) -> list[np.ndarray]:
-  """The parameters of a run's checkpoint at `step`, restored onto this (one-device) process."""
-  with ocp.CheckpointManager(os.path.join(workdir, 'checkpoints')) as manager:
-    saved = manager.restore(step, args=ocp.args.StandardRestore(
-        fallback_sharding=jax.sharding.SingleDeviceSharding(jax.devices()[0])))
+  saved, _ = checkpoints.restore_latest_as_saved(str(workdir))  # Onto this one-device process.
   return jax.tree.leaves(saved['state']['params'])
 
 

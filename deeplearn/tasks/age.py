@@ -13,7 +13,7 @@ import numpy as np
 from clu import metrics
 from PIL import Image, ImageOps
 
-from deeplearn import checkpoints, datasets, input_pipeline, optimizers, workdir
+from deeplearn import checkpoints, datasets, optimizers, workdir
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
 from deeplearn.models import cnn, resnet

@@ -65,14 +65,13 @@ def data_shards(config: ml_collections.ConfigDict) -> tuple[int, range]:
   return num_shards, input_pipeline.process_shard_ids(num_shards, jax.process_index(), jax.process_count())
 
 
-def shuffled_batches(config: ml_collections.ConfigDict, load: Callable[[Any], Batch],
-                     split: str | None = None) -> ShuffledBatches:
-  """The training batches of `split` (default `config.train_split`); this process loads only its shards of it.
+def shuffled_batches(config: ml_collections.ConfigDict, load: Callable[[Any], Batch]) -> ShuffledBatches:
+  """The batches of `config.train_split`; this process loads only its shards of it.
 
   `load` reads one TFDS split (a string or a `tfds.even_splits` part) as arrays.
   """
   num_shards, shard_ids = data_shards(config)
-  parts = tfds.even_splits(split or config.train_split, num_shards, drop_remainder=True)
+  parts = tfds.even_splits(config.train_split, num_shards, drop_remainder=True)
   return ShuffledBatches([load(parts[i]) for i in shard_ids], config.batch_size, config.seed, shard_ids, num_shards)
 
 

@@ -10,7 +10,7 @@ import ml_collections
 import optax
 from clu import metrics
 
-from deeplearn import checkpoints, datasets, input_pipeline, optimizers, transfer, workdir
+from deeplearn import checkpoints, datasets, optimizers, transfer, workdir
 from deeplearn.errors import UserError
 from deeplearn.input_pipeline import Batch
 from deeplearn.models import cnn, mobilenet_v2, resnet
@@ -123,7 +123,8 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   steps = num_train_steps(config, batches.steps_per_epoch)
   tx = (transfer.two_phase_optimizer(config, steps) if config.transfer.source
         else optimizers.create_optimizer(config, steps))
-  init = functools.partial(init_state, model=create_model(config), tx=tx, image_shape=batches.shards[0]['image'].shape[1:])
+  init = functools.partial(init_state, model=create_model(config), tx=tx,
+                           image_shape=batches.shards[0]['image'].shape[1:])
   if config.transfer.source:
     init = transfer.initialized_from(init, transfer.load_source(config), config.transfer.backbone)
   return Task(

@@ -10,7 +10,6 @@ plot shows them across the whole run.
 
 import functools
 
-import jax
 import ml_collections
 import numpy as np
 

@@ -16,7 +16,7 @@ import numpy as np
 import optax
 from clu import metrics
 
-from deeplearn import datasets, generative_metrics, images, input_pipeline, optimizers
+from deeplearn import datasets, generative_metrics, images, optimizers
 from deeplearn.input_pipeline import Batch
 from deeplearn.models.dcgan import Discriminator, Generator
 from deeplearn.tasks import classification

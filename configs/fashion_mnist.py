@@ -6,10 +6,10 @@ from deeplearn import defaults
 def get_config():
   config = defaults.classification_config()
   config.dataset = 'fashion_mnist'
-  config.head_features = 256
+  config.head_features = 512
   config.augment_max_shift = 1
   config.augment_flip = True
   config.label_smoothing = 0.1
   config.test_time_flip = True
-  config.num_epochs = 8
+  config.num_epochs = 10
   return config

@@ -19,10 +19,16 @@ from deeplearn.input_pipeline import Batch
 from deeplearn.tasks.base import EvalStep, Task
 
 
-@jax.jit
+@functools.partial(jax.jit, static_argnums=0)
+def _merge(collection_type: type, total: metrics.Collection | None, new: metrics.Collection) -> metrics.Collection:
+  """`collection_type` keys the compiled versions: JAX's tree structures equate two flax dataclasses with the same fields' shapes."""
+  del collection_type
+  return new if total is None else total.merge(new)
+
+
 def merge_metrics(total: metrics.Collection | None, new: metrics.Collection) -> metrics.Collection:
   """Accumulates metrics on device in one dispatch."""
-  return new if total is None else total.merge(new)
+  return _merge(type(new), total, new)
 
 
 def evaluate(eval_step: EvalStep, state: Any, split: Batch | Sequence[Batch], batch_size: int,

@@ -10,6 +10,8 @@ import pytest
 
 from deeplearn import checkpoints, tasks, train
 from deeplearn.errors import NonFiniteLossError
+from deeplearn.tasks.classification import ClassificationMetrics
+from deeplearn.tasks.regression import RegressionMetrics
 from tests.conftest import load_config, tiny_config
 
 
@@ -106,3 +108,13 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(make_config,
   assert manager.all_steps() == [3]
   params = manager.restore(3)['state']['params']
   assert all(np.isfinite(x).all() for x in jax.tree.leaves(params))
+
+
+def test_merged_metrics_keep_their_own_collection_type():
+  classification = ClassificationMetrics.single_from_model_output(
+      loss=jnp.ones(4), logits=jnp.ones((4, 10)), labels=jnp.zeros(4, jnp.int32))
+  regression = RegressionMetrics.single_from_model_output(loss=jnp.ones(4), mae=jnp.full(4, 2.0))
+  for metrics, expected in ((classification, {'loss': 1.0, 'accuracy': 1.0}), (regression, {'loss': 1.0, 'mae': 2.0})):
+    total = train.merge_metrics(train.merge_metrics(None, metrics), metrics)
+    assert type(total) is type(metrics)
+    assert {k: float(v) for k, v in total.compute().items()} == expected

@@ -4,7 +4,9 @@ import gzip
 import importlib.util
 import os
 import struct
+import tempfile
 
+import jax
 import numpy as np
 import pytest
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
@@ -31,6 +33,13 @@ def write_idx_files(folder: str, seed: int) -> None:
       f.write(struct.pack('>IIII', 2051, count, 28, 28) + images.tobytes())
     with gzip.open(os.path.join(folder, labels_file), 'wb') as f:
       f.write(struct.pack('>II', 2049, count) + labels.tobytes())
+
+
+def pytest_configure(config):
+  """One JAX compilation cache for the session's workers and the processes they start: runs recompile little."""
+  if not hasattr(config, 'workerinput'):  # The controller, before it starts the xdist workers.
+    os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='deeplearn-tests-jax-cache-'))
+  jax.config.update('jax_compilation_cache_dir', os.environ['JAX_COMPILATION_CACHE_DIR'])
 
 
 @pytest.fixture(scope='session')

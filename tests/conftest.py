@@ -3,6 +3,7 @@
 import gzip
 import importlib.util
 import os
+import shutil
 import struct
 import tempfile
 
@@ -37,9 +38,14 @@ def write_idx_files(folder: str, seed: int) -> None:
 
 def pytest_configure(config):
   """One JAX compilation cache for the session's workers and the processes they start: runs recompile little."""
-  if not hasattr(config, 'workerinput'):  # The controller, before it starts the xdist workers.
-    os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='deeplearn-tests-jax-cache-'))
+  if not hasattr(config, 'workerinput') and 'JAX_COMPILATION_CACHE_DIR' not in os.environ:  # The controller.
+    config.jax_cache_dir = os.environ['JAX_COMPILATION_CACHE_DIR'] = tempfile.mkdtemp(prefix='deeplearn-tests-jax-cache-')
   jax.config.update('jax_compilation_cache_dir', os.environ['JAX_COMPILATION_CACHE_DIR'])
+
+
+def pytest_unconfigure(config):
+  if hasattr(config, 'jax_cache_dir'):  # Made by this session's controller: removed after the workers end.
+    shutil.rmtree(config.jax_cache_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope='session')

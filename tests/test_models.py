@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from deeplearn.models import cnn
-from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose, max_pool_2x2
+from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
 
 
 @pytest.mark.parametrize('size', [13, 28])
@@ -17,15 +17,6 @@ def test_im2col_conv_equals_flax_conv(size, kernel, strides, padding):
   params = ours.init(jax.random.key(1), x)
   reference = nn.Conv(5, (kernel, kernel), strides, padding).apply(params, x)
   np.testing.assert_allclose(ours.apply(params, x), reference, atol=1e-5)
-
-
-@pytest.mark.parametrize('size', [7, 8])
-def test_max_pool_2x2_equals_flax_max_pool_and_its_gradient(size):
-  x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
-  reference = lambda x: nn.max_pool(x, (2, 2), strides=(2, 2))
-  np.testing.assert_array_equal(max_pool_2x2(x), reference(x))
-  loss = lambda pool: lambda x: jnp.sum(jnp.sin(pool(x)))
-  np.testing.assert_array_equal(jax.grad(loss(max_pool_2x2))(x), jax.grad(loss(reference))(x))
 
 
 @pytest.mark.parametrize('size', [7, 6])

@@ -4,7 +4,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from deeplearn.models.layers import Im2ColConv, max_pool_2x2
+from deeplearn.models.layers import Im2ColConv
 
 
 class OriginalCNN(nn.Module):
@@ -42,7 +42,7 @@ class ConvBlock(nn.Module):
       x = Im2ColConv(self.features, (3, 3), use_bias=False, dtype=self.dtype)(x)
       x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x)
       x = nn.relu(x)
-    return max_pool_2x2(x)
+    return nn.max_pool(x, (2, 2), strides=(2, 2))
 
 
 class StrongCNN(nn.Module):

@@ -1,10 +1,9 @@
-"""Convolutions and pooling shaped for speed on XLA:CPU.
+"""Convolutions shaped for speed on XLA:CPU: computed as one matmul over gathered patches (im2col).
 
 XLA:CPU's native kernels for the few-channel convolutions of small image models, and above all
 their kernel gradients (worst for strided transposed convolutions), run far below the matmul peak.
 These layers keep `flax.linen.Conv`'s and `ConvTranspose`'s parameters and outputs (tested) and
-compute them as one matmul over gathered patches (im2col), whose gradients are matmuls too.
-Max-pooling's gradient (select-and-scatter) is slow there too; `max_pool_2x2` avoids it.
+compute them as matmuls, whose gradients are matmuls too.
 """
 
 from collections.abc import Sequence
@@ -46,13 +45,6 @@ class Im2ColConv(nn.Module):
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,)).astype(self.dtype)
     return y
-
-
-def max_pool_2x2(x: jax.Array) -> jax.Array:
-  """`nn.max_pool(x, (2, 2), strides=(2, 2))` as a reshape and a max, whose gradient avoids XLA:CPU's slow select-and-scatter."""
-  n, h, w, c = x.shape
-  x = x[:, :h // 2 * 2, :w // 2 * 2]
-  return x.reshape(n, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
 
 
 def _phase_taps(size: int, stride: int) -> tuple[np.ndarray, int]:

@@ -84,8 +84,13 @@ def age_config() -> ml_collections.ConfigDict:
   config.model = 'resnet'  # or 'original_cnn'
   config.widths = (32, 64, 128, 256)  # resnet only: one stage per width.
   config.blocks_per_stage = 1  # resnet only
+  config.kernel_init = 'lecun_normal'  # original_cnn only: or 'glorot_uniform', Keras' default.
+  config.relu_output = False  # original_cnn only: the age notebook's output layer had a ReLU.
   config.dropout_rate = 0.0
-  config.age_shift = 33.0  # Predicted age = age_shift + age_scale * model output.
+  config.head = 'distribution'  # Softmax over ages 0..max_age, or 'regression': one output (tasks/age.py).
+  config.max_age = 116  # distribution only: the oldest age it can say; UTKFace's oldest is 116.
+  config.label_sigma = 2.0  # distribution only: the width in years of the target around the true age.
+  config.age_shift = 33.0  # regression only: predicted age = age_shift + age_scale * model output.
   config.age_scale = 20.0
   config.augment_max_shift = 4
   config.augment_flip = True
@@ -97,7 +102,7 @@ def age_config() -> ml_collections.ConfigDict:
   config.warmup_steps = 300
   config.weight_decay = 1e-4
   config.b1 = 0.9
-  config.num_epochs = 25
+  config.num_epochs = 40
   config.eval_every_steps = 625
   config.checkpoint_every_steps = 625
   return config

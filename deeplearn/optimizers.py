@@ -24,6 +24,7 @@ def create_optimizer(config: ml_collections.ConfigDict, num_train_steps: int,
       'adam': lambda: optax.adam(lr, b1=config.b1),
       'adamw': lambda: optax.adamw(lr, b1=config.b1, weight_decay=config.weight_decay),
       'rmsprop': lambda: optax.rmsprop(lr),
+      'keras_rmsprop': lambda: optax.rmsprop(lr, eps=1e-7),  # Keras' epsilon (optax's is 1e-8).
       'sgd': lambda: optax.sgd(lr, momentum=0.9, nesterov=True),
   }
   if config.optimizer not in optimizers:

@@ -135,21 +135,49 @@ def test_metrics_are_exact_per_age_band():
   assert metrics['mae_61_up'] == pytest.approx(6.0)
 
 
-@pytest.mark.parametrize('model', ['original_cnn', 'resnet'])
-def test_train_step_lowers_the_mae_on_a_fixed_batch(model):
+def test_age_heads_turn_outputs_into_ages_and_losses():
+  regression = age.AgeHead('regression', shift=33.0, scale=20.0)
+  np.testing.assert_allclose(regression.ages(np.array([[0.0], [0.5]])), [33.0, 43.0])
+  np.testing.assert_allclose(regression.loss(np.array([[0.5]]), np.array([40.0])), [3.0])
+  distribution = age.AgeHead('distribution', max_age=2, label_sigma=1.0)
+  assert distribution.num_outputs == 3
+  # Equal logits over ages 0, 1, 2: the expectation is 1, and the cross-entropy to any target is log 3.
+  np.testing.assert_allclose(distribution.ages(np.zeros((1, 3))), [1.0])
+  np.testing.assert_allclose(distribution.loss(np.zeros((1, 3)), np.array([1.0])), [np.log(3)], rtol=1e-6)
+  np.testing.assert_allclose(distribution.ages(np.array([[0.0, 0.0, 30.0]])), [2.0], atol=1e-6)
+
+
+def test_runs_saved_before_heads_existed_still_regress():
   config = defaults.age_config()
-  config.update(model=model, image_size=32, widths=(8, 16), learning_rate=1e-2, lr_schedule='constant')
+  del config['head'], config['kernel_init'], config['relu_output']
+  config.model = 'original_cnn'
+  assert age.AgeHead.from_config(config) == age.AgeHead('regression', shift=33.0, scale=20.0)
+  assert age.create_model(config).num_classes == 1
+
+
+def test_unknown_head_is_a_clear_error():
+  config = defaults.age_config()
+  config.head = 'bins'
+  with pytest.raises(UserError, match="config.head='bins' is unknown"):
+    age.create_model(config)
+
+
+@pytest.mark.parametrize('model,head', [('original_cnn', 'regression'), ('resnet', 'regression'),
+                                        ('resnet', 'distribution')])
+def test_train_step_lowers_the_mae_on_a_fixed_batch(model, head):
+  config = defaults.age_config()
+  config.update(model=model, head=head, image_size=32, widths=(8, 16))
   state = age.init_state(jax.random.key(0), model=age.create_model(config),
                          tx=optax.adam(1e-2), image_shape=(32, 32, 3))
   rng = np.random.default_rng(0)
   batch = {'image': rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), 'age': rng.integers(1, 90, 16)}
-  step = jax.jit(lambda s, b: age.train_step(s, b, jax.random.key(1), age_shift=33.0, age_scale=20.0,
+  step = jax.jit(lambda s, b: age.train_step(s, b, jax.random.key(1), head=age.AgeHead.from_config(config),
                                              max_shift=0, flip=False))
-  losses = []
+  maes = []
   for _ in range(30):
     state, metrics = step(state, batch)
-    losses.append(float(metrics.compute()['loss']))
-  assert losses[-1] < 0.8 * losses[0]
+    maes.append(float(metrics.compute()['mae']))
+  assert maes[-1] < 0.8 * maes[0]
 
 
 @pytest.fixture(scope='module')
@@ -202,5 +230,5 @@ def test_gender_transfer_config_starts_from_the_age_backbone_and_plots_both(trai
   age_params = checkpoints.restore_latest_as_saved(age_workdir)[0]['state']['params']
   saved = checkpoints.restore_latest_as_saved(str(tmp_path))[0]['state']['variants']
   assert saved['finetuned']['params']['Dense_0']['kernel'].shape == (8, 2)
-  assert age_params['Dense_0']['kernel'].shape == (8, 1)
+  assert age_params['Dense_0']['kernel'].shape == (8, 117)  # One logit per age 0..116.
   assert Image.open(tmp_path / 'images' / 'comparison_00000006.png').size[0] > 0

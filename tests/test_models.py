@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from deeplearn.errors import UserError
 from deeplearn.models import cnn
 from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
 
@@ -41,3 +42,19 @@ def test_output_shapes(model):
                           mutable=['batch_stats'])
   assert logits.shape == (3, model.num_classes)
   assert model.apply(variables, x).shape == (3, model.num_classes)
+
+
+def test_original_cnn_takes_the_kernel_initializer_everywhere_and_an_output_relu():
+  model = cnn.OriginalCNN(1, kernel_size=5, stride=4, kernel_init=jax.nn.initializers.ones)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 40, 40, 3)))['params']
+  kernels = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(params) if 'kernel' in str(path[-1])]
+  assert len(kernels) == 5 and all(bool(jnp.all(kernel == 1)) for kernel in kernels)
+  params['Dense_2']['kernel'] = -params['Dense_2']['kernel']  # Every output is now negative.
+  images = jnp.ones((2, 40, 40, 3))
+  assert bool(jnp.all(model.apply({'params': params}, images) < 0))
+  assert bool(jnp.all(model.clone(relu_output=True).apply({'params': params}, images) == 0))
+
+
+def test_unknown_kernel_initializer_is_a_clear_error():
+  with pytest.raises(UserError, match="config.kernel_init='he' is unknown"):
+    cnn.kernel_initializer('he')

@@ -1,34 +1,57 @@
 """Convolutional image models: the course notebooks' originals and a stronger VGG-style classifier."""
 
+import functools
+
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from deeplearn.errors import UserError
 from deeplearn.models.layers import Im2ColConv
+
+
+KERNEL_INITIALIZERS = {
+    'lecun_normal': nn.initializers.lecun_normal,  # Flax's default.
+    'glorot_uniform': nn.initializers.glorot_uniform,  # Keras' default, which the notebooks had.
+}
+
+
+def kernel_initializer(name: str) -> nn.initializers.Initializer:
+  """The weight initialiser called `name` in `KERNEL_INITIALIZERS`."""
+  if name not in KERNEL_INITIALIZERS:
+    raise UserError(f'config.kernel_init={name!r} is unknown; use one of {sorted(KERNEL_INITIALIZERS)}.')
+  return KERNEL_INITIALIZERS[name]()
 
 
 class OriginalCNN(nn.Module):
   """The course notebooks' CNN: two strided convolutions (8 and 16 filters) and three dense layers.
 
-  The MNIST notebook used 3x3 kernels at stride 2; the age notebook 5x5 at stride 4, with one output.
+  The MNIST notebook used 3x3 kernels at stride 2; the age notebook 5x5 at stride 4, with one output
+  through a ReLU (`relu_output`).
   """
   num_classes: int = 10
   dropout_rate: float = 0.0
   kernel_size: int = 3
   stride: int = 2
+  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()  # Keras used glorot_uniform.
+  relu_output: bool = False
   dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     kernel, strides = (self.kernel_size, self.kernel_size), (self.stride, self.stride)
-    x = nn.relu(Im2ColConv(8, kernel, strides=strides, padding='VALID', dtype=self.dtype)(x))
-    x = nn.relu(Im2ColConv(16, kernel, strides=strides, padding='VALID', dtype=self.dtype)(x))
+    conv = functools.partial(Im2ColConv, kernel_size=kernel, strides=strides, padding='VALID',
+                             kernel_init=self.kernel_init, dtype=self.dtype)
+    dense = functools.partial(nn.Dense, kernel_init=self.kernel_init, dtype=self.dtype)
+    x = nn.relu(conv(8)(x))
+    x = nn.relu(conv(16)(x))
     x = x.reshape((x.shape[0], -1))
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    x = nn.relu(nn.Dense(128, dtype=self.dtype)(x))
-    x = nn.relu(nn.Dense(64, dtype=self.dtype)(x))
+    x = nn.relu(dense(128)(x))
+    x = nn.relu(dense(64)(x))
     self.sow('intermediates', 'features', x)
-    return nn.Dense(self.num_classes, dtype=self.dtype)(x).astype(jnp.float32)
+    x = dense(self.num_classes)(x)
+    return (nn.relu(x) if self.relu_output else x).astype(jnp.float32)
 
 
 class ConvBlock(nn.Module):

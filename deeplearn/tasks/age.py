@@ -1,5 +1,6 @@
 """Age regression on UTKFace portraits: an image in, an age in years out, trained on the absolute error."""
 
+import dataclasses
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
+import optax
 from clu import metrics
 from PIL import Image, ImageOps
 
@@ -30,9 +32,52 @@ def band_mae(low: int, high: int) -> type[metrics.Average]:
   return metrics.Average.from_fun(in_band)
 
 
+@dataclasses.dataclass(frozen=True)
+class AgeHead:
+  """How the model's outputs become ages in years, and the training objective on them.
+
+  'regression': one output, age = `shift + scale * output`, trained on the absolute error.
+  'distribution': one logit per whole age 0..`max_age`, age = the expectation of their softmax,
+  trained on the absolute error plus the cross-entropy to a Gaussian of `label_sigma` years around the
+  true age (DLDL-v2, Gao et al. 2018): each example also teaches the neighbouring ages.
+  """
+  kind: str = 'regression'
+  shift: float = 0.0
+  scale: float = 1.0
+  max_age: int = 116
+  label_sigma: float = 2.0
+
+  @classmethod
+  def from_config(cls, config: ml_collections.ConfigDict) -> 'AgeHead':
+    if 'head' not in config:  # A run saved before heads were configurable: it regressed.
+      return cls('regression', config.age_shift, config.age_scale)
+    if config.head not in ('regression', 'distribution'):
+      raise UserError(f"config.head={config.head!r} is unknown; use 'regression' or 'distribution'.")
+    return cls(config.head, config.age_shift, config.age_scale, config.max_age, config.label_sigma)
+
+  @property
+  def num_outputs(self) -> int:
+    return self.max_age + 1 if self.kind == 'distribution' else 1
+
+  def ages(self, outputs: jax.Array) -> jax.Array:
+    """Ages in years from a batch of model outputs."""
+    if self.kind == 'distribution':
+      return jax.nn.softmax(outputs) @ jnp.arange(self.num_outputs, dtype=jnp.float32)
+    return self.shift + self.scale * outputs[:, 0]
+
+  def loss(self, outputs: jax.Array, ages: jax.Array) -> jax.Array:
+    """The objective per example; the absolute error alone for 'regression'."""
+    abs_error = jnp.abs(self.ages(outputs) - ages)
+    if self.kind == 'regression':
+      return abs_error
+    distance = (jnp.arange(self.num_outputs) - ages[:, None]) / self.label_sigma
+    return abs_error + optax.softmax_cross_entropy(outputs, jax.nn.softmax(-0.5 * distance**2))
+
+
 @flax.struct.dataclass
 class TrainMetrics(metrics.Collection):
-  loss: metrics.Average.from_output('loss')  # The objective: the mean absolute error in years.
+  loss: metrics.Average.from_output('loss')  # The objective.
+  mae: metrics.Average.from_output('abs_error')  # In years, on the augmented training images.
 
 
 @flax.struct.dataclass
@@ -49,9 +94,14 @@ class AgeMetrics(metrics.Collection):
 
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
+  """The model of `config`; runs saved before `head`, `kernel_init` and `relu_output` existed had neither."""
+  num_outputs = AgeHead.from_config(config).num_outputs
   models = {
-      'original_cnn': lambda dtype: cnn.OriginalCNN(1, config.dropout_rate, kernel_size=5, stride=4, dtype=dtype),
-      'resnet': lambda dtype: resnet.ResNet(1, tuple(config.widths), config.blocks_per_stage, config.dropout_rate,
+      'original_cnn': lambda dtype: cnn.OriginalCNN(
+          num_outputs, config.dropout_rate, kernel_size=5, stride=4,
+          kernel_init=cnn.kernel_initializer(config.get('kernel_init', 'lecun_normal')),
+          relu_output=config.get('relu_output', False), dtype=dtype),
+      'resnet': lambda dtype: resnet.ResNet(num_outputs, tuple(config.widths), config.blocks_per_stage, config.dropout_rate,
                                             dtype),
   }
   if config.model not in models:
@@ -65,18 +115,18 @@ def load_split(config: ml_collections.ConfigDict, split: datasets.Split) -> Batc
   return {'image': arrays['image'], 'age': arrays['age'].astype(np.int32)}
 
 
-def predicted_ages(apply_fn: Callable[..., jax.Array], variables: Any, images: jax.Array, *,
-                   age_shift: float, age_scale: float, flip_average: bool) -> jax.Array:
+def predicted_ages(apply_fn: Callable[..., jax.Array], variables: Any, images: jax.Array, *, head: AgeHead,
+                   flip_average: bool) -> jax.Array:
   """Ages in years for float images in [0, 1]; with `flip_average`, the mean over each image and its mirror."""
-  outputs = apply_fn(variables, images, train=False)[:, 0]
+  ages = head.ages(apply_fn(variables, images, train=False))
   if flip_average:
-    outputs = (outputs + apply_fn(variables, images[:, :, ::-1, :], train=False)[:, 0]) / 2
-  return age_shift + age_scale * outputs
+    ages = (ages + head.ages(apply_fn(variables, images[:, :, ::-1, :], train=False))) / 2
+  return ages
 
 
-def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, age_shift: float, age_scale: float,
-               max_shift: int, flip: bool) -> tuple[TrainState, TrainMetrics]:
-  """One optimiser step on the mean absolute error, after on-device augmentation."""
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, head: AgeHead, max_shift: int,
+               flip: bool) -> tuple[TrainState, TrainMetrics]:
+  """One optimiser step on `head`'s objective, after on-device augmentation."""
   augment_rng, dropout_rng = jax.random.split(rng)
   images = augment(augment_rng, to_float(batch['image']), max_shift, flip)
   ages = batch['age'].astype(jnp.float32)
@@ -85,25 +135,24 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, age_shift: fl
     outputs, updates = state.apply_fn(
         {'params': params, 'batch_stats': state.batch_stats}, images, train=True,
         rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
-    abs_error = jnp.abs(age_shift + age_scale * outputs[:, 0] - ages)
-    return abs_error.mean(), (abs_error, updates)
+    loss = head.loss(outputs, ages)
+    return loss.mean(), (loss, jnp.abs(head.ages(outputs) - ages), updates)
 
-  (_, (abs_error, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  (_, (loss, abs_error, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   state = state.apply_gradients(grads=grads, batch_stats=updates.get('batch_stats', {}))
-  return state, TrainMetrics.single_from_model_output(loss=abs_error)
+  return state, TrainMetrics.single_from_model_output(loss=loss, abs_error=abs_error)
 
 
-def eval_step(state: TrainState, batch: Batch, *, age_shift: float, age_scale: float,
-              flip_average: bool) -> AgeMetrics:
+def eval_step(state: TrainState, batch: Batch, *, head: AgeHead, flip_average: bool) -> AgeMetrics:
   """The absolute errors of the examples where `batch['mask']` is true, overall and per age band."""
-  ages = predicted_ages(state.apply_fn, state.variables(), to_float(batch['image']), age_shift=age_shift,
-                        age_scale=age_scale, flip_average=flip_average)
+  ages = predicted_ages(state.apply_fn, state.variables(), to_float(batch['image']), head=head,
+                        flip_average=flip_average)
   return AgeMetrics.single_from_model_output(
       abs_error=jnp.abs(ages - batch['age']), age=batch['age'], mask=batch['mask'])
 
 
 def prediction_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
-  return dict(age_shift=config.age_shift, age_scale=config.age_scale, flip_average=config.test_time_flip)
+  return dict(head=AgeHead.from_config(config), flip_average=config.test_time_flip)
 
 
 def load_trained(run_dir: str) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any]]:
@@ -154,8 +203,8 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
           init_state, model=create_model(config), tx=optimizers.create_optimizer(config, steps),
           image_shape=batches.shards[0]['image'].shape[1:]),
       train_step=functools.partial(
-          train_step, age_shift=config.age_shift, age_scale=config.age_scale,
-          max_shift=config.augment_max_shift, flip=config.augment_flip),
+          train_step, head=AgeHead.from_config(config), max_shift=config.augment_max_shift,
+          flip=config.augment_flip),
       eval_step=functools.partial(eval_step, **prediction_kwargs(config)),
       train_batches=batches,
       eval_splits={'eval': load_split(config, config.eval_split)},

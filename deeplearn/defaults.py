@@ -102,7 +102,7 @@ def age_config() -> ml_collections.ConfigDict:
   config.warmup_steps = 300
   config.weight_decay = 1e-4
   config.b1 = 0.9
-  config.num_epochs = 40
+  config.num_epochs = 30
   config.eval_every_steps = 625
   config.checkpoint_every_steps = 625
   return config

@@ -101,8 +101,8 @@ def create_model(config: ml_collections.ConfigDict) -> nn.Module:
           num_outputs, config.dropout_rate, kernel_size=5, stride=4,
           kernel_init=cnn.kernel_initializer(config.get('kernel_init', 'lecun_normal')),
           relu_output=config.get('relu_output', False), dtype=dtype),
-      'resnet': lambda dtype: resnet.ResNet(num_outputs, tuple(config.widths), config.blocks_per_stage, config.dropout_rate,
-                                            dtype),
+      'resnet': lambda dtype: resnet.ResNet(num_outputs, tuple(config.widths), config.blocks_per_stage,
+                                            config.dropout_rate, dtype),
   }
   if config.model not in models:
     raise UserError(f'config.model={config.model!r} is unknown; use one of {sorted(models)}.')

@@ -71,13 +71,24 @@ def save(manager: ocp.CheckpointManager, step: int, tree: Any) -> None:
   manager.save(step, args=ocp.args.StandardSave(tree), force=True)
 
 
-def restore_latest_as_saved(workdir: str) -> tuple[dict[str, Any], int]:
-  """The newest checkpoint of a run, as the nested dicts of arrays it was saved as, and its step."""
+def saved_steps(workdir: str) -> list[int]:
+  """The steps of the checkpoints a run kept, oldest first."""
   directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
-  steps = ocp.utils.checkpoint_steps(directory) if os.path.isdir(directory) else []
+  steps = sorted(ocp.utils.checkpoint_steps(directory)) if os.path.isdir(directory) else []
   if not steps:
     raise UserError(f'{directory} holds no checkpoint; train first with '
                     f'`python -m deeplearn.main --workdir={workdir} ...`, or name another workdir.')
-  with ocp.CheckpointManager(directory) as manager:
+  return steps
+
+
+def restore_as_saved(workdir: str, step: int) -> dict[str, Any]:
+  """A run's checkpoint at `step`, as the nested dicts of arrays it was saved as."""
+  with ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, 'checkpoints'))) as manager:
     here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])  # For devices other than those that wrote it.
-    return manager.restore(max(steps), args=ocp.args.StandardRestore(fallback_sharding=here)), max(steps)
+    return manager.restore(step, args=ocp.args.StandardRestore(fallback_sharding=here))
+
+
+def restore_latest_as_saved(workdir: str) -> tuple[dict[str, Any], int]:
+  """The newest checkpoint of a run, as the nested dicts of arrays it was saved as, and its step."""
+  step = saved_steps(workdir)[-1]
+  return restore_as_saved(workdir, step), step

@@ -13,7 +13,7 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from deeplearn import checkpoints, datasets, defaults, train, utk_face
+from deeplearn import age_checkpoints, checkpoints, datasets, defaults, train, utk_face
 from deeplearn.errors import UserError
 from deeplearn.tasks import age
 from tests.conftest import load_config, tiny_config
@@ -200,6 +200,15 @@ def test_age_config_runs_reports_test_bands_and_resumes(trained_run, tmp_path):
   config.num_train_steps = 9
   train.train_and_evaluate(config, resumed_dir)
   assert checkpoints.create_manager(resumed_dir, 3).all_steps()[-1] == 9
+
+
+def test_every_kept_checkpoint_is_scored_and_the_last_gives_the_runs_test_figures(trained_run):
+  _, workdir, summary = trained_run
+  results = age_checkpoints.checkpoint_metrics(workdir)
+  assert list(results) == checkpoints.saved_steps(workdir)
+  assert results[max(results)]['mae'] == pytest.approx(summary['test/mae'], rel=1e-5)
+  assert results[max(results)]['mae_21_30'] == pytest.approx(summary['test/mae_21_30'], rel=1e-5, nan_ok=True)
+  assert all(abs(values['bias']) <= values['mae'] + 1e-6 for values in results.values())
 
 
 def test_predictor_reads_any_image_mode_and_size_and_names_unreadable_files(trained_run, tmp_path):

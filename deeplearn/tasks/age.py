@@ -155,12 +155,12 @@ def prediction_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return dict(head=AgeHead.from_config(config), flip_average=config.test_time_flip)
 
 
-def load_trained(run_dir: str) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any]]:
-  """The config, model and variables of the latest checkpoint of the age run in `run_dir`."""
+def load_trained(run_dir: str, step: int | None = None) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any]]:
+  """The config, model and variables of the age run in `run_dir` at checkpoint `step` (default: the latest)."""
   config = workdir.load_config(run_dir)
   if config.task != 'age':
     raise UserError(f'{run_dir} holds a {config.task!r} run; an age run is needed here.')
-  saved, _ = checkpoints.restore_latest_as_saved(run_dir)
+  saved = checkpoints.restore_as_saved(run_dir, checkpoints.saved_steps(run_dir)[-1] if step is None else step)
   return config, create_model(config), {'params': saved['state']['params'],
                                         'batch_stats': saved['state']['batch_stats']}
 

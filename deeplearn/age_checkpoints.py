@@ -1,0 +1,55 @@
+"""The test metrics of every checkpoint an age run kept: how far its last evaluations are apart.
+
+  python -m deeplearn.age_checkpoints --workdir=runs/age_original [--split=test]
+"""
+
+import sys
+
+import jax
+import numpy as np
+from absl import app, flags
+
+from deeplearn import checkpoints, workdir
+from deeplearn.errors import UserError
+from deeplearn.tasks import age
+from deeplearn.tasks.classification import to_float
+
+_WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of an age run.')
+_SPLIT = flags.DEFINE_string('split', None, "The split to score; the run's test split by default.")
+flags.mark_flags_as_required(['workdir'])
+
+
+def checkpoint_metrics(run_dir: str, split: str | None = None) -> dict[int, dict[str, float]]:
+  """Per kept step: the MAE overall and per age band, and `bias`, the mean signed error (< 0: too young)."""
+  config = workdir.load_config(run_dir)
+  data = age.load_split(config, split or config.test_split)
+  model = age.create_model(config)
+  predict = jax.jit(lambda v, x: age.predicted_ages(model.apply, v, to_float(x), **age.prediction_kwargs(config)))
+  results = {}
+  for step in checkpoints.saved_steps(run_dir):
+    _, _, variables = age.load_trained(run_dir, step)
+    ages = np.concatenate([predict(variables, data['image'][i:i + config.eval_batch_size])
+                           for i in range(0, len(data['age']), config.eval_batch_size)])
+    errors = ages - data['age']
+    metrics = age.AgeMetrics.single_from_model_output(abs_error=np.abs(errors), age=data['age']).compute()
+    results[step] = {**{name: float(value) for name, value in metrics.items()}, 'bias': float(errors.mean())}
+  return results
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  checkpoints.quiet_orbax_info()
+  try:
+    results = checkpoint_metrics(_WORKDIR.value, _SPLIT.value)
+  except (UserError, OSError) as e:
+    sys.exit(f'error: {e}')
+  names = list(next(iter(results.values())))
+  print('| step | ' + ' | '.join(names) + ' |')
+  print('|---' * (len(names) + 1) + '|')
+  for step, values in results.items():
+    print(f'| {step} | ' + ' | '.join(f'{values[name]:.2f}' for name in names) + ' |')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -10,13 +10,12 @@ import numpy as np
 from absl import app, flags
 
 from deeplearn import checkpoints, workdir
+from deeplearn.common_flags import WORKDIR
 from deeplearn.errors import UserError
 from deeplearn.tasks import age
 from deeplearn.tasks.classification import to_float
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of an age run.')
 _SPLIT = flags.DEFINE_string('split', None, "The split to score; the run's test split by default.")
-flags.mark_flags_as_required(['workdir'])
 
 
 def checkpoint_metrics(run_dir: str, split: str | None = None) -> dict[int, dict[str, float]]:
@@ -41,7 +40,7 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   checkpoints.quiet_orbax_info()
   try:
-    results = checkpoint_metrics(_WORKDIR.value, _SPLIT.value)
+    results = checkpoint_metrics(WORKDIR.value, _SPLIT.value)
   except (UserError, OSError) as e:
     sys.exit(f'error: {e}')
   names = list(next(iter(results.values())))
@@ -52,4 +51,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
+  flags.mark_flags_as_required(['workdir'])
   app.run(main)

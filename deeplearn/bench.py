@@ -17,11 +17,10 @@ from collections.abc import Callable
 
 import jax
 from absl import app, flags
-from ml_collections import config_flags
 
 from deeplearn import parallel, tasks, train
+from deeplearn.common_flags import CONFIG
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file to benchmark.')
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
 _WINDOW_SECONDS = flags.DEFINE_float('window_seconds', 2.0, 'Length of one timed window.')
 _LOOP_WARMUP_STEPS = flags.DEFINE_integer(
@@ -31,7 +30,6 @@ _PEERS = flags.DEFINE_string('peers', '', 'Folder of the peer benchmark (run.py)
 _PEER_MODELS = flags.DEFINE_string('peer_models', 'mnist', 'Peer models to time, comma-separated.')
 _PEER_VENV = flags.DEFINE_string('peer_venv', '/tmp/peers-tf', 'Virtualenv with tensorflow-cpu for the Keras peer.')
 _PEER_VENV_TORCH = flags.DEFINE_string('peer_venv_torch', '/tmp/peers-torch', 'Virtualenv with torch for the PyTorch peer.')
-flags.mark_flag_as_required('config')
 
 
 def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int, warmup: int = 3) -> float:
@@ -100,7 +98,7 @@ def run_peers() -> list[dict]:
 
 def main(argv: list[str]) -> None:
   del argv
-  config = _CONFIG.value
+  config = CONFIG.value
   ours = benchmark(config)
   print(f'\n| {config.task} / {config.get("model", "")} (batch {config.batch_size}, {jax.device_count()} '
         f'{jax.devices()[0].platform} device(s)) | examples/s |')
@@ -120,4 +118,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
+  flags.mark_flag_as_required('config')
   app.run(main)

@@ -1,8 +1,8 @@
 """The scores of real digits, the floor a generator's scores are read against.
 
-  python -m deeplearn.fid_floor --classifier_workdir=runs/mnist [--num=10000]
+  python -m deeplearn.fid_floor --classifier_workdir=runs/mnist [--num_images=10000]
 
-Scores `--num` MNIST training images as if generated, against as many test images, with the same
+Scores `--num_images` MNIST training images as if generated, against as many test images, with the same
 classifier and statistics as the DCGAN's `eval/fid`, `eval/inception_score`, `eval/class_entropy`.
 """
 
@@ -13,9 +13,8 @@ from deeplearn import datasets, generative_metrics, input_pipeline, workdir
 from deeplearn.tasks import classification
 
 _CLASSIFIER_WORKDIR = flags.DEFINE_string('classifier_workdir', None, 'Workdir of a finished classification run.')
-_NUM = flags.DEFINE_integer('num', 10_000, 'Images on each side.')
+_NUM_IMAGES = flags.DEFINE_integer('num_images', 10_000, 'Images on each side.')
 _BATCH_SIZE = flags.DEFINE_integer('batch_size', 1000, 'Images per batch.')
-flags.mark_flags_as_required(['classifier_workdir'])
 
 
 def real_scores(classifier_workdir: str, num: int, batch_size: int) -> dict[str, float]:
@@ -39,9 +38,10 @@ def real_scores(classifier_workdir: str, num: int, batch_size: int) -> dict[str,
 
 def main(argv: list[str]) -> None:
   del argv
-  scores = real_scores(_CLASSIFIER_WORKDIR.value, _NUM.value, _BATCH_SIZE.value)
+  scores = real_scores(_CLASSIFIER_WORKDIR.value, _NUM_IMAGES.value, _BATCH_SIZE.value)
   print(' '.join(f'{name}={value:.4f}' for name, value in scores.items()))
 
 
 if __name__ == '__main__':
+  flags.mark_flags_as_required(['classifier_workdir'])
   app.run(main)

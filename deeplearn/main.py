@@ -9,14 +9,10 @@ import sys
 import jax
 import tensorflow as tf
 from absl import app, flags, logging
-from ml_collections import config_flags
 
 from deeplearn import checkpoints, distributed, train
+from deeplearn.common_flags import CONFIG, WORKDIR
 from deeplearn.errors import UserError
-
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Folder for checkpoints and metrics; rerun to resume.')
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'Config file; override fields with --config.FIELD=VALUE.')
-flags.mark_flags_as_required(['config', 'workdir'])
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -38,8 +34,8 @@ def main(argv: list[str]) -> None:
   try:
     distributed.initialize()
     logging.info('JAX devices: %s', jax.devices())
-    logging.info('Config:\n%s', _CONFIG.value)
-    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    logging.info('Config:\n%s', CONFIG.value)
+    train.train_and_evaluate(CONFIG.value, WORKDIR.value)
   except UserError as e:
     logging.error('%s', e)
     sys.exit(f'error: {e}')
@@ -55,4 +51,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
+  flags.mark_flags_as_required(['config', 'workdir'])
   app.run(main, flags_parser=parse_flags)

@@ -10,14 +10,13 @@ import sys
 from absl import app, flags
 
 from deeplearn import checkpoints, workdir
+from deeplearn.common_flags import WORKDIR
 from deeplearn.errors import UserError
 from deeplearn.tasks import age, imdb
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of a training run.')
 _IMAGES = flags.DEFINE_multi_string('image', [], 'Age runs: an image file (JPEG, PNG, ...; any size and mode).')
 _TEXTS = flags.DEFINE_multi_string('text', [], 'Imdb runs: a review.')
 _FILE = flags.DEFINE_string('file', None, 'Imdb runs: a file of reviews, one per line; - for standard input.')
-flags.mark_flags_as_required(['workdir'])
 
 
 def predict_images(run_dir: str, paths: list[str]) -> int:
@@ -50,17 +49,18 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   checkpoints.quiet_orbax_info()
   try:
-    task = workdir.load_config(_WORKDIR.value).task
+    task = workdir.load_config(WORKDIR.value).task
     if task == 'age':
-      status = predict_images(_WORKDIR.value, _IMAGES.value)
+      status = predict_images(WORKDIR.value, _IMAGES.value)
     elif task == 'imdb':
-      status = predict_reviews(_WORKDIR.value, _TEXTS.value, _FILE.value)
+      status = predict_reviews(WORKDIR.value, _TEXTS.value, _FILE.value)
     else:
-      raise UserError(f'{_WORKDIR.value} holds a {task!r} run; predict reads age and imdb runs.')
+      raise UserError(f'{WORKDIR.value} holds a {task!r} run; predict reads age and imdb runs.')
   except (UserError, OSError) as e:
     sys.exit(f'error: {e}')
   sys.exit(status)
 
 
 if __name__ == '__main__':
+  flags.mark_flags_as_required(['workdir'])
   app.run(main)

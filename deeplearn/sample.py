@@ -9,14 +9,13 @@ import jax
 from absl import app, flags
 
 from deeplearn import checkpoints, images, workdir
+from deeplearn.common_flags import WORKDIR
 from deeplearn.errors import UserError
 from deeplearn.tasks import dcgan
 
-_WORKDIR = flags.DEFINE_string('workdir', None, 'Workdir of a DCGAN training run.')
 _NUM = flags.DEFINE_integer('num', 64, 'How many digits to draw.')
 _OUT = flags.DEFINE_string('out', 'samples.png', 'PNG file to write the grid to.')
 _SEED = flags.DEFINE_integer('seed', 0, 'Seed of the noise; the same seed draws the same digits.')
-flags.mark_flags_as_required(['workdir'])
 
 
 def draw(run_dir: str, num: int, seed: int) -> tuple:
@@ -37,7 +36,7 @@ def main(argv: list[str]) -> None:
   if _NUM.value < 1:
     sys.exit(f'error: --num={_NUM.value}; draw at least one digit.')
   try:
-    grid, step = draw(_WORKDIR.value, _NUM.value, _SEED.value)
+    grid, step = draw(WORKDIR.value, _NUM.value, _SEED.value)
   except UserError as e:
     sys.exit(f'error: {e}')
   images.save_png(_OUT.value, grid)
@@ -45,4 +44,5 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
+  flags.mark_flags_as_required(['workdir'])
   app.run(main)

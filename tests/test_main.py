@@ -34,3 +34,19 @@ def test_missing_dataset_offline_is_one_clear_error(tmp_path):
   last_line = result.stderr.strip().splitlines()[-1]
   assert last_line.startswith("error: Dataset 'mnist' is not prepared")
   assert 'TFDS can download' in last_line and 'Traceback' not in result.stderr
+
+
+def test_every_module_imports_beside_the_others():
+  """absl defines each flag name once per process: a test may import any entry points together."""
+  code = ('import importlib, pkgutil, deeplearn\n'
+          'for module in pkgutil.walk_packages(deeplearn.__path__, "deeplearn."):\n'
+          '  importlib.import_module(module.name)\n')
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr
+
+
+def test_missing_workdir_is_one_clear_error():
+  result = subprocess.run([sys.executable, '-m', 'deeplearn.predict', '--image=face.jpg'],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 1
+  assert 'Flag --workdir must have a value other than None' in result.stderr

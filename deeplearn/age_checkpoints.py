@@ -9,7 +9,7 @@ import jax
 import numpy as np
 from absl import app, flags
 
-from deeplearn import checkpoints, workdir
+from deeplearn import checkpoints
 from deeplearn.common_flags import WORKDIR
 from deeplearn.errors import UserError
 from deeplearn.tasks import age
@@ -20,13 +20,13 @@ _SPLIT = flags.DEFINE_string('split', None, "The split to score; the run's test 
 
 def checkpoint_metrics(run_dir: str, split: str | None = None) -> dict[int, dict[str, float]]:
   """Per kept step: the MAE overall and per age band, and `bias`, the mean signed error (< 0: too young)."""
-  config = workdir.load_config(run_dir)
+  config = age.load_config(run_dir)
   data = age.load_split(config, split or config.test_split)
   model = age.create_model(config)
   predict = jax.jit(lambda v, x: age.predicted_ages(model.apply, v, to_float(x), **age.prediction_kwargs(config)))
   results = {}
   for step in checkpoints.saved_steps(run_dir):
-    _, _, variables = age.load_trained(run_dir, step)
+    variables = age.load_variables(run_dir, step)
     ages = np.concatenate([predict(variables, data['image'][i:i + config.eval_batch_size])
                            for i in range(0, len(data['age']), config.eval_batch_size)])
     errors = ages - data['age']

@@ -1,5 +1,6 @@
 """Shared fixtures: tiny MNIST-layout IDX files, prepared into a TFDS data dir once per session."""
 
+import contextlib
 import gzip
 import importlib.util
 import os
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
-from deeplearn import datasets, defaults
+from deeplearn import checkpoints, datasets, defaults
 
 NUM_TRAIN, NUM_TEST = 64, 20
 IDX_FILES = {
@@ -99,6 +100,24 @@ def tiny_config(config, data_dir: str = "", **overrides):
     config.widths = (4, 8)
   config.update(overrides)
   return config
+
+
+class Killed(Exception):
+  """Raised where a real run would have been killed."""
+
+
+@contextlib.contextmanager
+def killed_after_checkpoint(stop_step: int):
+  """Inside it, a run dies right after it writes the checkpoint of `stop_step`, as a killed process would."""
+  original = checkpoints.save
+
+  def save_then_die(manager, step, items):
+    original(manager, step, items)
+    if step == stop_step:
+      raise Killed
+  with pytest.MonkeyPatch.context() as patch, pytest.raises(Killed):
+    patch.setattr(checkpoints, 'save', save_then_die)
+    yield
 
 
 @pytest.fixture

@@ -138,12 +138,13 @@ def test_metrics_are_exact_per_age_band():
 def test_age_heads_turn_outputs_into_ages_and_losses():
   regression = age.AgeHead('regression', shift=33.0, scale=20.0)
   np.testing.assert_allclose(regression.ages(np.array([[0.0], [0.5]])), [33.0, 43.0])
-  np.testing.assert_allclose(regression.loss(np.array([[0.5]]), np.array([40.0])), [3.0])
+  np.testing.assert_allclose(regression.loss(np.array([[0.5]]), np.array([40.0])), ([3.0], [3.0]))
   distribution = age.AgeHead('distribution', max_age=2, label_sigma=1.0)
   assert distribution.num_outputs == 3
   # Equal logits over ages 0, 1, 2: the expectation is 1, and the cross-entropy to any target is log 3.
   np.testing.assert_allclose(distribution.ages(np.zeros((1, 3))), [1.0])
-  np.testing.assert_allclose(distribution.loss(np.zeros((1, 3)), np.array([1.0])), [np.log(3)], rtol=1e-6)
+  np.testing.assert_allclose(distribution.loss(np.zeros((2, 3)), np.array([1.0, 0.0])),
+                             ([np.log(3), 1 + np.log(3)], [0.0, 1.0]), rtol=1e-6)
   np.testing.assert_allclose(distribution.ages(np.array([[0.0, 0.0, 30.0]])), [2.0], atol=1e-6)
 
 

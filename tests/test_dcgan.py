@@ -16,7 +16,7 @@ from deeplearn import checkpoints, defaults, generative_metrics, sample, tasks, 
 from deeplearn.errors import UserError
 from deeplearn.models.dcgan import Discriminator, Generator
 from deeplearn.tasks import dcgan
-from tests.conftest import load_config, tiny_config
+from tests.conftest import killed_after_checkpoint, load_config, tiny_config
 
 DCGAN_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'dcgan.py')
 
@@ -112,7 +112,7 @@ def dcgan_config(data_dir, **overrides):
                      discriminator_features=(4, 8), num_grid_samples=4, num_fid_samples=20, **overrides)
 
 
-def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_workdir, tmp_path, monkeypatch):
+def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_workdir, tmp_path):
   config = dcgan_config(data_dir, fid_classifier_workdir=classifier_workdir)
   summary = train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
   assert set(summary) == {'eval/fid', 'eval/inception_score', 'eval/class_entropy'}
@@ -122,16 +122,8 @@ def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_wor
   assert Image.open(grids[-1]).size == (2 + 2 * 30, 2 + 2 * 30)  # A 2x2 grid of 28x28 digits.
   assert Image.open(tmp_path / 'unbroken' / 'images' / 'samples.gif').n_frames == 2
 
-  original_save = checkpoints.save
-
-  def save_then_die(manager, step, items):
-    original_save(manager, step, items)
-    if step == 3:
-      raise KeyboardInterrupt
-  with monkeypatch.context() as patch:
-    patch.setattr(checkpoints, 'save', save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-      train.train_and_evaluate(config, str(tmp_path / 'resumed'))
+  with killed_after_checkpoint(stop_step=3):
+    train.train_and_evaluate(config, str(tmp_path / 'resumed'))
   train.train_and_evaluate(config, str(tmp_path / 'resumed'))
   resumed, _ = checkpoints.restore_latest_as_saved(str(tmp_path / 'resumed'))
   unbroken, _ = checkpoints.restore_latest_as_saved(str(tmp_path / 'unbroken'))

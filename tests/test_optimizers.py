@@ -1,4 +1,5 @@
 import jax.numpy as jnp
+import keras
 import ml_collections
 import numpy as np
 import optax
@@ -14,7 +15,6 @@ def optimizer_config(name: str) -> ml_collections.ConfigDict:
 
 
 def test_keras_rmsprop_takes_keras_steps():
-  keras = pytest.importorskip('keras')
   gradients = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32) * [1.0, 1e-3, 1e-6, 0.0]
   variable = keras.Variable(np.ones(4, np.float32))
   keras_rmsprop = keras.optimizers.RMSprop(learning_rate=1e-3)

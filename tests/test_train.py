@@ -12,7 +12,7 @@ from deeplearn import checkpoints, tasks, train
 from deeplearn.errors import NonFiniteLossError
 from deeplearn.tasks.classification import ClassificationMetrics
 from deeplearn.tasks.regression import RegressionMetrics
-from tests.conftest import load_config, tiny_config
+from tests.conftest import killed_after_checkpoint, load_config, tiny_config
 
 
 def _classifies_fixture_data(path: str) -> bool:
@@ -46,28 +46,11 @@ def test_config_runs_end_to_end(path, data_dir, tmp_path):
   assert sorted(checkpoints.create_manager(str(tmp_path), 3).all_steps()) == [3, 6]
 
 
-class _Interrupted(Exception):
-  pass
-
-
-def _kill_after_checkpoint(monkeypatch, stop_step):
-  """Makes the run die right after it writes the checkpoint of `stop_step`, as a killed process would."""
-  original = checkpoints.save
-
-  def save(manager, step, items):
-    original(manager, step, items)
-    if step == stop_step:
-      raise _Interrupted
-  monkeypatch.setattr(checkpoints, 'save', save)
-
-
-def test_resumed_run_ends_where_an_unbroken_run_ends(make_config, tmp_path, monkeypatch):
+def test_resumed_run_ends_where_an_unbroken_run_ends(make_config, tmp_path):
   config = make_config(model='strong_cnn')
   train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
-  with monkeypatch.context() as patch:
-    _kill_after_checkpoint(patch, stop_step=3)  # Mid-chunk: steps 0-3 cross in one transfer.
-    with pytest.raises(_Interrupted):
-      train.train_and_evaluate(config, str(tmp_path / 'resumed'))
+  with killed_after_checkpoint(stop_step=3):  # Mid-chunk: steps 0-3 cross in one transfer.
+    train.train_and_evaluate(config, str(tmp_path / 'resumed'))
   assert checkpoints.create_manager(str(tmp_path / 'resumed'), 3).all_steps() == [3]
   train.train_and_evaluate(config, str(tmp_path / 'resumed'))
   assert_trees_close(final_params(str(tmp_path / 'resumed'), config),

@@ -4,6 +4,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -19,7 +20,6 @@ CALTECH_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'calte
 
 @pytest.mark.parametrize('alpha,size', [(0.5, 36)])  # 36 -> 18 -> 9 -> 5 -> 3: even and odd sizes.
 def test_mobilenet_v2_computes_what_keras_computes_with_converted_weights(alpha, size):
-  keras = pytest.importorskip('keras')
   keras_model = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, weights=None,
                                                classes=7, classifier_activation=None)
   rng = np.random.default_rng(0)
@@ -98,7 +98,6 @@ def test_a_source_with_another_backbone_is_an_error_naming_the_first_mismatch():
 
 
 def test_caltech101_config_fine_tunes_keras_mobilenet_v2_end_to_end(tmp_path, monkeypatch):
-  keras = pytest.importorskip('keras')
   build = keras.applications.MobileNetV2
   converted = []
 

@@ -65,13 +65,13 @@ class AgeHead:
       return jax.nn.softmax(outputs) @ jnp.arange(self.num_outputs, dtype=jnp.float32)
     return self.shift + self.scale * outputs[:, 0]
 
-  def loss(self, outputs: jax.Array, ages: jax.Array) -> jax.Array:
-    """The objective per example; the absolute error alone for 'regression'."""
+  def loss(self, outputs: jax.Array, ages: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """The objective per example and its absolute error in years (for 'regression', the two are one)."""
     abs_error = jnp.abs(self.ages(outputs) - ages)
     if self.kind == 'regression':
-      return abs_error
+      return abs_error, abs_error
     distance = (jnp.arange(self.num_outputs) - ages[:, None]) / self.label_sigma
-    return abs_error + optax.softmax_cross_entropy(outputs, jax.nn.softmax(-0.5 * distance**2))
+    return abs_error + optax.softmax_cross_entropy(outputs, jax.nn.softmax(-0.5 * distance**2)), abs_error
 
 
 @flax.struct.dataclass
@@ -135,8 +135,8 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, head: AgeHead
     outputs, updates = state.apply_fn(
         {'params': params, 'batch_stats': state.batch_stats}, images, train=True,
         rngs={'dropout': dropout_rng}, mutable=['batch_stats'])
-    loss = head.loss(outputs, ages)
-    return loss.mean(), (loss, jnp.abs(head.ages(outputs) - ages), updates)
+    loss, abs_error = head.loss(outputs, ages)
+    return loss.mean(), (loss, abs_error, updates)
 
   (_, (loss, abs_error, updates)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   state = state.apply_gradients(grads=grads, batch_stats=updates.get('batch_stats', {}))
@@ -155,14 +155,25 @@ def prediction_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return dict(head=AgeHead.from_config(config), flip_average=config.test_time_flip)
 
 
-def load_trained(run_dir: str, step: int | None = None) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any]]:
-  """The config, model and variables of the age run in `run_dir` at checkpoint `step` (default: the latest)."""
+def load_config(run_dir: str) -> ml_collections.ConfigDict:
+  """The config of the age run in `run_dir`; an error if the run is of another task."""
   config = workdir.load_config(run_dir)
   if config.task != 'age':
     raise UserError(f'{run_dir} holds a {config.task!r} run; an age run is needed here.')
-  saved = checkpoints.restore_as_saved(run_dir, checkpoints.saved_steps(run_dir)[-1] if step is None else step)
-  return config, create_model(config), {'params': saved['state']['params'],
-                                        'batch_stats': saved['state']['batch_stats']}
+  return config
+
+
+def load_variables(run_dir: str, step: int) -> dict[str, Any]:
+  """The model variables an age run saved at checkpoint `step`."""
+  saved = checkpoints.restore_as_saved(run_dir, step)
+  return {'params': saved['state']['params'], 'batch_stats': saved['state']['batch_stats']}
+
+
+def load_trained(run_dir: str, step: int | None = None) -> tuple[ml_collections.ConfigDict, nn.Module, dict[str, Any]]:
+  """The config, model and variables of the age run in `run_dir` at checkpoint `step` (default: the latest)."""
+  config = load_config(run_dir)
+  step = checkpoints.saved_steps(run_dir)[-1] if step is None else step
+  return config, create_model(config), load_variables(run_dir, step)
 
 
 def load_image(path: str, size: int) -> np.ndarray:

@@ -115,3 +115,9 @@ def test_an_unknown_or_unsupported_compute_dtype_is_a_clear_error(make_config):
     classification.create_model(make_config(compute_dtype='float16'))
   with pytest.raises(UserError, match='not supported by .*mobilenet_v2'):
     classification.create_model(make_config(model='mobilenet_v2', compute_dtype='bfloat16'))
+
+
+def test_runs_saved_before_compute_dtype_existed_compute_in_float32(make_config):
+  config = make_config()
+  del config['compute_dtype']
+  assert classification.create_model(config).dtype == jnp.float32

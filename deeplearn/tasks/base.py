@@ -79,10 +79,14 @@ COMPUTE_DTYPES = ('float32', 'bfloat16')
 
 
 def compute_dtype(config: ml_collections.ConfigDict, supported: bool = True) -> jnp.dtype:
-  """The dtype a model computes in (`config.compute_dtype`); its parameters and optimiser state stay float32."""
-  if config.compute_dtype not in COMPUTE_DTYPES:
-    raise UserError(f'config.compute_dtype={config.compute_dtype!r} is not one of {COMPUTE_DTYPES}.')
-  if config.compute_dtype != 'float32' and not supported:
-    raise UserError(f'config.compute_dtype={config.compute_dtype!r} is not supported by this config\'s model '
+  """The dtype a model computes in (`config.compute_dtype`); its parameters and optimiser state stay float32.
+
+  Runs saved before `compute_dtype` existed computed in float32.
+  """
+  dtype = config.get('compute_dtype', 'float32')
+  if dtype not in COMPUTE_DTYPES:
+    raise UserError(f'config.compute_dtype={dtype!r} is not one of {COMPUTE_DTYPES}.')
+  if dtype != 'float32' and not supported:
+    raise UserError(f'config.compute_dtype={dtype!r} is not supported by this config\'s model '
                     f'({config.get("model", config.task)}); use float32.')
-  return jnp.dtype(config.compute_dtype)
+  return jnp.dtype(dtype)

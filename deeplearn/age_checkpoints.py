@@ -5,7 +5,6 @@
 
 import sys
 
-import jax
 import numpy as np
 from absl import app, flags
 
@@ -13,7 +12,6 @@ from deeplearn import checkpoints
 from deeplearn.common_flags import WORKDIR
 from deeplearn.errors import UserError
 from deeplearn.tasks import age
-from deeplearn.tasks.classification import to_float
 
 _SPLIT = flags.DEFINE_string('split', None, "The split to score; the run's test split by default.")
 
@@ -22,8 +20,7 @@ def checkpoint_metrics(run_dir: str, split: str | None = None) -> dict[int, dict
   """Per kept step: the MAE overall and per age band, and `bias`, the mean signed error (< 0: too young)."""
   config = age.load_config(run_dir)
   data = age.load_split(config, split or config.test_split)
-  model = age.create_model(config)
-  predict = jax.jit(lambda v, x: age.predicted_ages(model.apply, v, to_float(x), **age.prediction_kwargs(config)))
+  predict = age.age_predictor(config, age.create_model(config))
   results = {}
   for step in checkpoints.saved_steps(run_dir):
     variables = age.load_variables(run_dir, step)

@@ -155,6 +155,12 @@ def prediction_kwargs(config: ml_collections.ConfigDict) -> dict[str, Any]:
   return dict(head=AgeHead.from_config(config), flip_average=config.test_time_flip)
 
 
+def age_predictor(config: ml_collections.ConfigDict, model: nn.Module) -> Callable[[Any, np.ndarray], jax.Array]:
+  """A compiled `(variables, uint8 images) -> ages in years`, predicting as `config`'s evaluation does."""
+  return jax.jit(lambda variables, images: predicted_ages(model.apply, variables, to_float(images),
+                                                          **prediction_kwargs(config)))
+
+
 def load_config(run_dir: str) -> ml_collections.ConfigDict:
   """The config of the age run in `run_dir`; an error if the run is of another task."""
   config = workdir.load_config(run_dir)
@@ -201,9 +207,8 @@ def predict_ages(run_dir: str, paths: Sequence[str]) -> tuple[dict[str, float], 
       errors[path] = str(e)
   if not images:
     return {}, errors
-  batch = np.stack(list(images.values())).astype(np.float32) / 255.0
-  predict = jax.jit(lambda v, x: predicted_ages(model.apply, v, x, **prediction_kwargs(config)))
-  return dict(zip(images, np.asarray(predict(variables, batch)).tolist())), errors
+  ages = age_predictor(config, model)(variables, np.stack(list(images.values())))
+  return dict(zip(images, np.asarray(ages).tolist())), errors
 
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:

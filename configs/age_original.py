@@ -3,24 +3,21 @@
 Keras' defaults throughout (glorot_uniform weights, RMSprop's epsilon of 1e-7) and its output ReLU.
 """
 
-from deeplearn import defaults
+import ml_collections
+
+from deeplearn.core import config as defaults
 
 
 def get_config():
   config = defaults.age_config()
   config.image_size = 200
-  config.model = 'original_cnn'
-  config.kernel_init = 'glorot_uniform'
-  config.relu_output = True
-  config.dropout_rate = 0.2
-  config.head = 'regression'
-  config.age_shift = 0.0
-  config.age_scale = 1.0
+  config.model_name = 'original_cnn'
+  config.model = defaults.original_cnn(0.2, kernel_size=5, stride=4, kernel_init='glorot_uniform', relu_output=True)
+  config.head_name = 'regression'
+  config.head = ml_collections.ConfigDict(dict(shift=0.0, scale=1.0))
   config.augment_max_shift = 0
   config.augment_flip = False
   config.test_time_flip = False
-  config.optimizer = 'keras_rmsprop'
-  config.learning_rate = 1e-3
-  config.lr_schedule = 'constant'
+  config.optimizer = defaults.optimizer_config('rmsprop', 1e-3, eps=1e-7)  # Keras' epsilon (optax's: 1e-8).
   config.num_epochs = 20
   return config

@@ -6,7 +6,9 @@ TFDS downloads Caltech101 and Keras the ImageNet weights, converted into the Fla
   python -m deeplearn.main --config=configs/caltech101_transfer.py --workdir=runs/caltech101
 """
 
-from deeplearn import defaults
+import ml_collections
+
+from deeplearn.core import config as defaults
 
 STEPS_PER_EPOCH = 3060 // 32
 
@@ -19,18 +21,15 @@ def get_config():
   config.eval_split = 'train[90%:]'
   config.test_split = 'test'
   config.image_size = 224
-  config.model = 'mobilenet_v2'
-  config.alpha = 1.0
-  config.dropout_rate = 0.2
+  config.model_name = 'mobilenet_v2'
+  config.model = ml_collections.ConfigDict(dict(alpha=1.0, dropout_rate=0.2))
   config.augment_max_shift = 16
   config.augment_flip = True
 
   config.batch_size = 32
   config.eval_batch_size = 256
   config.num_epochs = 20
-  config.optimizer = 'adam'
-  config.learning_rate = 1e-3
-  config.lr_schedule = 'constant'
+  config.optimizer = defaults.optimizer_config('adam', 1e-3)
   config.transfer.source = 'keras_imagenet'
   config.transfer.backbone = r'^(?!predictions/)'
   config.transfer.head_steps = 10 * STEPS_PER_EPOCH

@@ -6,14 +6,7 @@ Inception Score, class entropy) at every eval.
 
 import ml_collections
 
-from deeplearn import defaults
-
-
-def adam(learning_rate: float, b1: float = 0.9) -> ml_collections.ConfigDict:
-  """One network's optimiser fields (as `deeplearn/optimizers.py` reads them): Adam, constant rate."""
-  return ml_collections.ConfigDict(dict(
-      optimizer='adam', learning_rate=learning_rate, b1=b1, lr_schedule='constant', warmup_steps=0,
-      weight_decay=0.0))
+from deeplearn.core import config as defaults
 
 
 def get_config():
@@ -30,14 +23,12 @@ def get_config():
   config.checkpoint_every_steps = 234
 
   config.noise_dim = 100
-  config.generator_features = (256, 128, 64)
-  config.discriminator_features = (64, 128)
-  config.kernel_size = 5
-  config.leaky_slope = 0.3
-  config.dropout_rate = 0.3
-  config.batch_norm_momentum = 0.99
-  config.generator_optimizer = adam(1e-4)
-  config.discriminator_optimizer = adam(1e-4)
+  config.generator = ml_collections.ConfigDict(dict(
+      features=(256, 128, 64), kernel_size=5, leaky_slope=0.3, batch_norm_momentum=0.99))
+  config.discriminator = ml_collections.ConfigDict(dict(
+      features=(64, 128), kernel_size=5, leaky_slope=0.3, dropout_rate=0.3))
+  config.generator_optimizer = defaults.optimizer_config('adam', 1e-4, b1=0.9)
+  config.discriminator_optimizer = defaults.optimizer_config('adam', 1e-4, b1=0.9)
 
   config.num_grid_samples = 16  # The original's 4x4 grid.
   config.fid_classifier_workdir = ''  # A classification run's workdir; empty turns the scores off.

@@ -1,12 +1,12 @@
 """Fashion-MNIST: the strong CNN with a dense head, 1-pixel shifts, mirroring, label smoothing, mirrored test views."""
 
-from deeplearn import defaults
+from deeplearn.core import config as defaults
 
 
 def get_config():
   config = defaults.classification_config()
   config.dataset = 'fashion_mnist'
-  config.head_features = 512
+  config.model.head_features = 512
   config.augment_max_shift = 1
   config.augment_flip = True
   config.label_smoothing = 0.1

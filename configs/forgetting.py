@@ -4,13 +4,13 @@ Fashion-MNIST (labels 10-19), both test sets scored after every epoch; `images/f
 Offline, prepare both datasets first (`launch/prepare_data.sh ../shared/data DATA_DIR`).
 """
 
-from configs import mnist_original
+from deeplearn.core import config as defaults
 
 STEPS_PER_EPOCH = 60_000 // 128
 
 
 def get_config():
-  config = mnist_original.get_config()
+  config = defaults.beside(__file__, 'mnist_original')
   config.task = 'continual'
   config.num_classes = 20
   config.stage_datasets = ('mnist', 'fashion_mnist')  # In training order; one entry per stage in each.

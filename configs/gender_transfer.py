@@ -10,7 +10,7 @@ the whole test split at the end; `images/comparison_STEP.png` plots their losses
       --config.transfer.source=runs/age
 """
 
-from deeplearn import defaults
+from deeplearn.core import config as defaults
 
 NUM_TRAIN = 1000
 STEPS_PER_EPOCH = NUM_TRAIN // 50
@@ -30,18 +30,16 @@ def get_config():
   config.eval_split = 'validation'
   config.test_split = 'test'
   config.image_size = age.image_size  # The backbone's: everything in it must match the age model.
-  config.model = 'resnet'
-  config.widths = age.widths
-  config.blocks_per_stage = age.blocks_per_stage
-  config.dropout_rate = 0.0
+  config.model_name = age.model_name
+  config.model = age.model
   config.augment_max_shift = age.augment_max_shift
   config.augment_flip = True
   config.test_time_flip = True
 
   config.batch_size = 50
   config.num_epochs = 30
-  config.learning_rate = 1e-3
-  config.warmup_steps = STEPS_PER_EPOCH
+  config.optimizer.learning_rate = 1e-3
+  config.optimizer.warmup_steps = STEPS_PER_EPOCH
   config.transfer.source = 'runs/age'
   config.transfer.backbone = r'^(?!Dense_0/)'
   config.transfer.head_steps = 5 * STEPS_PER_EPOCH

@@ -1,10 +1,10 @@
 """The IMDB notebook's model: Embedding(vocab, 64) -> BiLSTM(64) -> Dense(64) -> Dense(1), padding masked.
 
-The stacked variant of the notebook: `--config.lstm_features='(64, 32)'`. `configs/imdb_rnn.py` is the
+The stacked variant of the notebook: `--config.model.lstm_features='(64, 32)'`. `configs/imdb_rnn.py` is the
 stronger recipe that ships.
 """
 
-from deeplearn import defaults
+from deeplearn.core import config as defaults
 
 
 def get_config():

@@ -6,15 +6,15 @@ real tokens, dropout 0.5 before the dense layers, and 3 epochs of Adam on a cosi
 overfits soon after the second).
 """
 
-from deeplearn import defaults
+from deeplearn.core import config as defaults
 
 
 def get_config():
   config = defaults.imdb_config()
-  config.embedding_features = 128
+  config.model.embedding_features = 128
   config.max_length = 1024
   config.bucket_boundaries = (64, 128, 192, 256, 384, 512, 768)
-  config.pooling = 'final_and_max'
-  config.dropout_rate = 0.5
+  config.model.pooling = 'final_and_max'
+  config.model.dropout_rate = 0.5
   config.num_epochs = 3
   return config

@@ -1,6 +1,6 @@
 """MNIST with the strong CNN: >= 99.5% test accuracy on a 2-core CPU in under 30 minutes."""
 
-from deeplearn import defaults
+from deeplearn.core import config as defaults
 
 
 def get_config():

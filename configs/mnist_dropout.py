@@ -4,17 +4,17 @@ Both variants train on the same batches of 90% of the MNIST training set and are
 epoch on the held-out 10%; `images/comparison_STEP.png` plots both losses of both.
 """
 
-from configs import mnist_original
+from deeplearn.core import config as defaults
 
 STEPS_PER_EPOCH = 54_000 // 128
 
 
 def get_config():
-  config = mnist_original.get_config()
+  config = defaults.beside(__file__, 'mnist_original')
   config.task = 'comparison'
   config.base_task = 'classification'
   config.plot_metrics = ('loss',)
-  config.variants = {'no_dropout': {'dropout_rate': 0.0}, 'dropout_025': {'dropout_rate': 0.25}}
+  config.variants = {'no_dropout': {'model': {'dropout_rate': 0.0}}, 'dropout_025': {'model': {'dropout_rate': 0.25}}}
   config.train_split = 'train[:90%]'
   config.eval_split = 'train[90%:]'
   config.batch_size = 128

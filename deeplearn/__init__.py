@@ -1,5 +1,7 @@
 """deeplearn: four deep-learning projects as one functional JAX/Flax codebase."""
 
-from deeplearn import console
+from deeplearn.core import console
 
 console.import_tensorflow_quietly()
+console.quiet_backend_probe()
+console.quiet_library_info()

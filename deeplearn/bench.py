@@ -18,8 +18,8 @@ from collections.abc import Callable
 import jax
 from absl import app, flags
 
-from deeplearn import parallel, tasks, train
-from deeplearn.common_flags import CONFIG
+from deeplearn.core import parallel, registry, train
+from deeplearn.core.flags import CONFIG
 
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
 _WINDOW_SECONDS = flags.DEFINE_float('window_seconds', 2.0, 'Length of one timed window.')
@@ -48,7 +48,7 @@ def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int
 
 def benchmark(config) -> dict[str, float]:
   mesh = parallel.make_mesh()
-  task = tasks.get_task(config, tempfile.mkdtemp(prefix='bench-'))  # For what a task learns before training.
+  task = registry.get_task(config, tempfile.mkdtemp(prefix='bench-'))  # For what a task learns before training.
   replicated = parallel.replicated(mesh)
   state = jax.jit(task.init_state, out_shardings=replicated)(jax.random.key(config.seed))
   rng = jax.random.key(1)
@@ -100,7 +100,7 @@ def main(argv: list[str]) -> None:
   del argv
   config = CONFIG.value
   ours = benchmark(config)
-  print(f'\n| {config.task} / {config.get("model", "")} (batch {config.batch_size}, {jax.device_count()} '
+  print(f'\n| {config.task} / {config.get("model_name", "")} (batch {config.batch_size}, {jax.device_count()} '
         f'{jax.devices()[0].platform} device(s)) | examples/s |')
   print('|---|---:|')
   print(f'| compile (s) | {ours["compile_s"]:.2f} |')

@@ -10,9 +10,9 @@ import jax
 import tensorflow as tf
 from absl import app, flags, logging
 
-from deeplearn import checkpoints, distributed, train
-from deeplearn.common_flags import CONFIG, WORKDIR
-from deeplearn.errors import UserError
+from deeplearn.core import distributed, train
+from deeplearn.core.errors import UserError
+from deeplearn.core.flags import CONFIG, WORKDIR
 
 
 def parse_flags(argv: list[str]) -> list[str]:
@@ -29,12 +29,10 @@ def parse_flags(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  checkpoints.quiet_orbax_info()
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   try:
     distributed.initialize()
     logging.info('JAX devices: %s', jax.devices())
-    logging.info('Config:\n%s', CONFIG.value)
     train.train_and_evaluate(CONFIG.value, WORKDIR.value)
   except UserError as e:
     logging.error('%s', e)
@@ -51,5 +49,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == '__main__':
+  flags.adopt_module_key_flags(sys.modules['deeplearn.core.flags'])
   flags.mark_flags_as_required(['config', 'workdir'])
   app.run(main, flags_parser=parse_flags)

@@ -1,4 +1,4 @@
-"""Predicts with a trained run: ages of portraits (an age run) or the sentiment of reviews (an imdb run).
+"""Predicts with a trained run; the run's project says how (`deeplearn.core.registry.PREDICTORS`).
 
   python -m deeplearn.predict --workdir=runs/age --image=face.jpg [--image=other.png ...]
   python -m deeplearn.predict --workdir=runs/imdb --text="The movie was cool." [--text=...]
@@ -9,58 +9,35 @@ import sys
 
 from absl import app, flags
 
-from deeplearn import checkpoints, workdir
-from deeplearn.common_flags import WORKDIR
-from deeplearn.errors import UserError
-from deeplearn.tasks import age, imdb
+from deeplearn.core import registry, runs
+from deeplearn.core.errors import UserError
+from deeplearn.core.flags import WORKDIR
 
-_IMAGES = flags.DEFINE_multi_string('image', [], 'Age runs: an image file (JPEG, PNG, ...; any size and mode).')
-_TEXTS = flags.DEFINE_multi_string('text', [], 'Imdb runs: a review.')
-_FILE = flags.DEFINE_string('file', None, 'Imdb runs: a file of reviews, one per line; - for standard input.')
-
-
-def predict_images(run_dir: str, paths: list[str]) -> int:
-  """Prints each image's predicted age; returns the exit status (1 when some image was unreadable)."""
-  if not paths:
-    raise UserError('name at least one image: --image=FILE (repeatable).')
-  ages, errors = age.predict_ages(run_dir, paths)
-  for path in paths:
-    if path in ages:
-      print(f'{path}\t{ages[path]:.1f} years')
-    else:
-      print(f'error: {errors[path]}', file=sys.stderr)
-  return 1 if errors else 0
+_IMAGES = flags.DEFINE_multi_string('image', [], 'An image file (JPEG, PNG, ...; any size and mode), for age runs.')
+_TEXTS = flags.DEFINE_multi_string('text', [], 'A review, for imdb runs.')
+_FILE = flags.DEFINE_string('file', None, 'A file of reviews, one per line; - for standard input (imdb runs).')
 
 
-def predict_reviews(run_dir: str, texts: list[str], file: str | None) -> int:
-  """Prints the probability that each review is positive, one line each."""
-  if file:
-    with (sys.stdin if file == '-' else open(file, encoding='utf-8')) as lines:
-      texts = texts + [line.rstrip('\n') for line in lines]
-  if not texts:
-    raise UserError('give at least one review: --text=REVIEW (repeatable) or --file=FILE (- for stdin).')
-  for text, probability in zip(texts, imdb.predict_texts(run_dir, texts)):
-    print(f'{probability:.3f}\t{text}')
-  return 0
+def read_texts(texts: list[str], file: str | None) -> list[str]:
+  """`texts` and then each line of `file` ('-': standard input)."""
+  if not file:
+    return texts
+  with (sys.stdin if file == '-' else open(file, encoding='utf-8')) as lines:
+    return texts + [line.rstrip('\n') for line in lines]
 
 
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  checkpoints.quiet_orbax_info()
   try:
-    task = workdir.load_config(WORKDIR.value).task
-    if task == 'age':
-      status = predict_images(WORKDIR.value, _IMAGES.value)
-    elif task == 'imdb':
-      status = predict_reviews(WORKDIR.value, _TEXTS.value, _FILE.value)
-    else:
-      raise UserError(f'{WORKDIR.value} holds a {task!r} run; predict reads age and imdb runs.')
+    predictor = registry.predictor_module(runs.load_config(WORKDIR.value).task)
+    status = predictor.predict(runs.load(WORKDIR.value), _IMAGES.value, read_texts(_TEXTS.value, _FILE.value))
   except (UserError, OSError) as e:
     sys.exit(f'error: {e}')
   sys.exit(status)
 
 
 if __name__ == '__main__':
+  flags.adopt_module_key_flags(sys.modules['deeplearn.core.flags'])
   flags.mark_flags_as_required(['workdir'])
   app.run(main)

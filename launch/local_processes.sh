@@ -10,7 +10,7 @@
 # CUDA_VISIBLE_DEVICES, or run a single process, which uses them all.
 #
 # Example (2 processes; logs in LOG_DIR, default the current folder, as process_0.log, process_1.log):
-#   launch/local_processes.sh 2 --config=configs/mnist.py --workdir=runs/mnist_2p --config.data_dir=/tmp/tfds
+#   launch/local_processes.sh 2 --config=configs/mnist.py --workdir=runs/mnist_2p --config.data_dir=data/tfds
 # Rerunning the same command resumes from the last checkpoint, on any number of processes. If one
 # process fails, the others are stopped and the script exits with its status.
 set -euo pipefail

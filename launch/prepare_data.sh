@@ -10,7 +10,7 @@ set -euo pipefail
 raw=${1:?usage: $0 RAW_DATA_FOLDER TFDS_DATA_DIR}
 data_dir=${2:?usage: $0 RAW_DATA_FOLDER TFDS_DATA_DIR}
 for name in mnist fashion_mnist; do
-  python3 -c "from deeplearn import datasets; import sys; \
+  python3 -c "from deeplearn.data import datasets; import sys; \
 datasets.prepared_builder(sys.argv[1], data_dir=sys.argv[2], manual_dir=sys.argv[3])" \
     "$name" "$data_dir" "$raw/$name"
   echo "prepared $name in $data_dir"

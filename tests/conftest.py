@@ -2,7 +2,6 @@
 
 import contextlib
 import gzip
-import importlib.util
 import os
 import shutil
 import struct
@@ -13,7 +12,8 @@ import numpy as np
 import pytest
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
-from deeplearn import checkpoints, datasets, defaults
+from deeplearn.core import checkpoints, config as defaults
+from deeplearn.data import datasets
 
 NUM_TRAIN, NUM_TEST = 64, 20
 IDX_FILES = {
@@ -76,16 +76,12 @@ def data_dir(tmp_path_factory, raw_dirs):
   return path
 
 
-def load_config(path: str):
-  """The ConfigDict of a config file, as `--config=path` gives it."""
-  spec = importlib.util.spec_from_file_location('config', path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module.get_config()
+load_config = defaults.from_file
 
 
 def tiny_config(config, data_dir: str = "", **overrides):
-  """`config` shrunk to run a few steps on the fixtures in seconds."""
+  """`config` shrunk to run a few steps on the fixtures in seconds; `overrides` may name nested fields
+  ('model.widths')."""
   config.data_dir = data_dir
   config.batch_size = 16
   config.eval_batch_size = 8
@@ -94,11 +90,11 @@ def tiny_config(config, data_dir: str = "", **overrides):
   config.eval_every_steps = 3
   config.checkpoint_every_steps = 3
   config.batches_per_transfer = 4
-  if 'warmup_steps' in config:
-    config.warmup_steps = 2
-  if config.get('model') == 'strong_cnn':
-    config.widths = (4, 8)
-  config.update(overrides)
+  if 'optimizer' in config:
+    config.optimizer.warmup_steps = 2
+  if config.get('model_name') == 'strong_cnn':
+    config.model.widths = (4, 8)
+  config.update_from_flattened_dict(overrides)
   return config
 
 

@@ -7,15 +7,18 @@ import sys
 import tarfile
 
 import jax
+import ml_collections
 import numpy as np
 import optax
 import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from deeplearn import age_checkpoints, checkpoints, datasets, defaults, train, utk_face
-from deeplearn.errors import UserError
-from deeplearn.tasks import age
+from deeplearn.age import score_checkpoints as age_checkpoints, task as age
+from deeplearn.classification import comparison, task as classification
+from deeplearn.core import checkpoints, config as defaults, history, train
+from deeplearn.core.errors import UserError
+from deeplearn.data import datasets, utk_face
 from tests.conftest import load_config, tiny_config
 
 AGE_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'age.py')
@@ -136,10 +139,10 @@ def test_metrics_are_exact_per_age_band():
 
 
 def test_age_heads_turn_outputs_into_ages_and_losses():
-  regression = age.AgeHead('regression', shift=33.0, scale=20.0)
+  regression = age.RegressionHead(shift=33.0, scale=20.0)
   np.testing.assert_allclose(regression.ages(np.array([[0.0], [0.5]])), [33.0, 43.0])
   np.testing.assert_allclose(regression.loss(np.array([[0.5]]), np.array([40.0])), ([3.0], [3.0]))
-  distribution = age.AgeHead('distribution', max_age=2, label_sigma=1.0)
+  distribution = age.DistributionHead(max_age=2, label_sigma=1.0)
   assert distribution.num_outputs == 3
   # Equal logits over ages 0, 1, 2: the expectation is 1, and the cross-entropy to any target is log 3.
   np.testing.assert_allclose(distribution.ages(np.zeros((1, 3))), [1.0])
@@ -148,31 +151,37 @@ def test_age_heads_turn_outputs_into_ages_and_losses():
   np.testing.assert_allclose(distribution.ages(np.array([[0.0, 0.0, 30.0]])), [2.0], atol=1e-6)
 
 
-def test_runs_saved_before_heads_existed_still_regress():
-  config = defaults.age_config()
-  del config['head'], config['kernel_init'], config['relu_output']
-  config.model = 'original_cnn'
-  assert age.AgeHead.from_config(config) == age.AgeHead('regression', shift=33.0, scale=20.0)
-  assert age.create_model(config).num_classes == 1
-
-
 def test_unknown_head_is_a_clear_error():
   config = defaults.age_config()
-  config.head = 'bins'
-  with pytest.raises(UserError, match="config.head='bins' is unknown"):
+  config.head_name = 'bins'
+  with pytest.raises(UserError, match="config.head_name='bins' is unknown"):
     age.create_model(config)
+
+
+def test_head_fields_of_another_head_are_a_clear_error():
+  config = defaults.age_config()
+  config.head_name = 'regression'  # config.head still holds the distribution head's fields.
+  with pytest.raises(UserError, match="does not suit the 'regression' head"):
+    age.create_model(config)
+
+
+MODELS = {'original_cnn': defaults.original_cnn(kernel_size=5, stride=4),
+          'resnet': ml_collections.ConfigDict(dict(widths=(8, 16)))}
+HEADS = {'regression': ml_collections.ConfigDict(dict(shift=33.0, scale=20.0)),
+         'distribution': ml_collections.ConfigDict(dict(max_age=116, label_sigma=2.0))}
 
 
 @pytest.mark.parametrize('model,head', [('original_cnn', 'regression'), ('resnet', 'regression'),
                                         ('resnet', 'distribution')])
 def test_train_step_lowers_the_mae_on_a_fixed_batch(model, head):
   config = defaults.age_config()
-  config.update(model=model, head=head, image_size=32, widths=(8, 16))
-  state = age.init_state(jax.random.key(0), model=age.create_model(config),
-                         tx=optax.adam(1e-2), image_shape=(32, 32, 3))
+  config.model_name, config.model, config.head_name, config.head = model, MODELS[model], head, HEADS[head]
+  config.image_size = 32
+  state = classification.state_initializer(age.create_model(config), optax.adam(1e-2), (32, 32, 3))(
+      jax.random.key(0))
   rng = np.random.default_rng(0)
   batch = {'image': rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8), 'age': rng.integers(1, 90, 16)}
-  step = jax.jit(lambda s, b: age.train_step(s, b, jax.random.key(1), head=age.AgeHead.from_config(config),
+  step = jax.jit(lambda s, b: age.train_step(s, b, jax.random.key(1), head=age.create_head(config),
                                              max_shift=0, flip=False))
   maes = []
   for _ in range(30):
@@ -185,7 +194,7 @@ def test_train_step_lowers_the_mae_on_a_fixed_batch(model, head):
 def trained_run(utk_data_dir, tmp_path_factory):
   """`configs/age.py`, shrunk, trained for 6 steps with a checkpoint at step 3."""
   config = tiny_config(load_config(AGE_CONFIG), utk_data_dir, batch_size=4, eval_batch_size=2,
-                       image_size=16, widths=(4, 8))
+                       image_size=16, **{'model.widths': (4, 8)})
   workdir = str(tmp_path_factory.mktemp('age_run'))
   return config, workdir, train.train_and_evaluate(config, workdir)
 
@@ -205,13 +214,16 @@ def test_age_config_runs_reports_test_bands_and_resumes(trained_run, tmp_path):
 
 def test_every_kept_checkpoint_is_scored_and_the_last_gives_the_runs_test_figures(trained_run):
   _, workdir, summary = trained_run
-  results = age_checkpoints.checkpoint_metrics(workdir)
+  results = age_checkpoints.checkpoint_metrics(workdir, split='test')
   assert list(results) == checkpoints.saved_steps(workdir)
   assert results[max(results)]['mae'] == pytest.approx(summary['test/mae'], rel=1e-5)
   assert results[max(results)]['mae_21_30'] == pytest.approx(summary['test/mae_21_30'], rel=1e-5, nan_ok=True)
   # |mean signed error| <= MAE, with equality when every error has one sign; the two are float32 sums taken
   # in different orders, so equality holds to a relative rounding error.
   assert all(abs(values['bias']) <= values['mae'] * (1 + 1e-5) for values in results.values())
+  # Unless told otherwise it scores the validation split, which the run evaluated as eval/*.
+  validation = age_checkpoints.checkpoint_metrics(workdir)
+  assert validation[max(validation)]['mae'] == pytest.approx(summary['eval/mae'], rel=1e-5)
 
 
 def test_predictor_reads_any_image_mode_and_size_and_names_unreadable_files(trained_run, tmp_path):
@@ -235,7 +247,7 @@ def test_predictor_reads_any_image_mode_and_size_and_names_unreadable_files(trai
 def test_gender_transfer_config_starts_from_the_age_backbone_and_plots_both(trained_run, tmp_path):
   _, age_workdir, _ = trained_run
   config = tiny_config(load_config(GENDER_CONFIG), trained_run[0].data_dir, batch_size=4, eval_batch_size=2,
-                       image_size=16, widths=(4, 8), log_every_steps=3, train_split='train[:6]')
+                       image_size=16, log_every_steps=3, train_split='train[:6]', **{'model.widths': (4, 8)})
   config.transfer.update(source=age_workdir, head_steps=2)
   summary = train.train_and_evaluate(config, str(tmp_path))
   assert {f'{split}/{variant}/accuracy' for split in ('eval', 'test') for variant in ('finetuned', 'scratch')} <= set(summary)
@@ -243,4 +255,7 @@ def test_gender_transfer_config_starts_from_the_age_backbone_and_plots_both(trai
   saved = checkpoints.restore_latest_as_saved(str(tmp_path))[0]['state']['variants']
   assert saved['finetuned']['params']['Dense_0']['kernel'].shape == (8, 2)
   assert age_params['Dense_0']['kernel'].shape == (8, 117)  # One logit per age 0..116.
-  assert Image.open(tmp_path / 'images' / 'comparison_00000006.png').size[0] > 0
+  plotted = comparison.plot_curves(history.read_scalars(str(tmp_path)), ['finetuned', 'scratch'],
+                                   1,  # 6 training images in batches of 4: one step an epoch.
+                                   config.plot_metrics)['comparison']
+  np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'images' / 'comparison_00000006.png')), plotted)

@@ -6,10 +6,18 @@ import numpy as np
 import optax
 import pytest
 
-from deeplearn.errors import UserError
+from deeplearn.classification import task as classification
+from deeplearn.core.errors import UserError
+from deeplearn.core.train_state import TrainState
+from deeplearn.data import augment
 from deeplearn.models import cnn
-from deeplearn.tasks import classification
-from deeplearn.train_state import TrainState
+
+SMALL_MODELS = {'strong_cnn': dict(widths=(4, 8), head_features=0, dropout_rate=0.3),
+                'resnet': dict(widths=(4, 8), blocks_per_stage=1, dropout_rate=0.0)}
+
+
+def init(model, tx):
+  return classification.state_initializer(model, tx, (28, 28, 1))(jax.random.key(0))
 
 
 def _batch(n=32, seed=0):
@@ -22,8 +30,7 @@ def _batch(n=32, seed=0):
 
 @pytest.mark.parametrize('model', [cnn.OriginalCNN(dropout_rate=0.25), cnn.StrongCNN(widths=(4, 8))])
 def test_train_steps_lower_the_loss_on_a_fixed_batch(model):
-  state = classification.init_state(jax.random.key(0), model=model, tx=optax.adam(1e-2),
-                                    image_shape=(28, 28, 1))
+  state = init(model, optax.adam(1e-2))
   step = jax.jit(functools.partial(classification.train_step, max_shift=1))
   batch = _batch()
   losses = []
@@ -34,15 +41,19 @@ def test_train_steps_lower_the_loss_on_a_fixed_batch(model):
   assert losses[-1] < 0.8 * losses[0]
 
 
-def test_batchnorm_statistics_update_in_training_only():
-  model = cnn.StrongCNN(widths=(4, 8))
-  state = classification.init_state(jax.random.key(0), model=model, tx=optax.adam(1e-3),
-                                    image_shape=(28, 28, 1))
+def test_batchnorm_statistics_update_in_training_and_evaluation_uses_them():
+  state = init(cnn.StrongCNN(widths=(4, 8)), optax.adam(1e-3))
   new_state, _ = classification.train_step(state, _batch(), jax.random.key(1))
   changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.batch_stats, new_state.batch_stats)
   assert all(jax.tree.leaves(changed))
-  batch = dict(_batch(), mask=jnp.ones(32, bool))
-  assert classification.eval_step(new_state, batch).compute()['loss'] >= 0
+  # On the running statistics an example's prediction does not depend on the rest of its batch (on batch
+  # statistics it would): the first 8 alone score what they score among 32 with the other 24 masked out.
+  batch = _batch()
+  alone = {k: v[:8] for k, v in batch.items()} | {'mask': jnp.ones(8, bool)}
+  among = batch | {'mask': jnp.arange(32) < 8}
+  scores = lambda state, batch: {k: float(v) for k, v in classification.eval_step(state, batch).compute().items()}
+  for state_ in (state, new_state):
+    assert scores(state_, alone) == pytest.approx(scores(state_, among), rel=1e-5)
 
 
 def test_eval_step_metrics_are_exact_on_a_hand_made_batch():
@@ -59,7 +70,7 @@ def test_eval_step_metrics_are_exact_on_a_hand_made_batch():
 
 def test_augment_shifts_within_bounds_and_keeps_shape():
   images = jnp.zeros((8, 28, 28, 1)).at[:, 14, 14, 0].set(1.0)
-  shifted = classification.augment(jax.random.key(0), images, max_shift=2, flip=True)
+  shifted = augment.augment(jax.random.key(0), images, max_shift=2, flip=True)
   assert shifted.shape == images.shape
   rows, cols = np.nonzero(np.asarray(shifted[..., 0]).sum(0))
   assert shifted.sum() == 8 and rows.min() >= 12 and rows.max() <= 16 and cols.min() >= 11
@@ -92,9 +103,8 @@ def _equations(jaxpr):
 
 @pytest.mark.parametrize('model_name', ['strong_cnn', 'resnet'])
 def test_bfloat16_steps_compute_in_bfloat16_and_keep_float32_state(make_config, model_name):
-  config = make_config(model=model_name, widths=(4, 8), compute_dtype='bfloat16')
-  state = classification.init_state(jax.random.key(0), model=classification.create_model(config),
-                                    tx=optax.adam(1e-2), image_shape=(28, 28, 1))
+  config = make_config(model_name=model_name, model=SMALL_MODELS[model_name], compute_dtype='bfloat16')
+  state = init(classification.create_model(config), optax.adam(1e-2))
   jaxpr = jax.make_jaxpr(classification.train_step)(state, _batch(), jax.random.key(1)).jaxpr
   matmuls = [eqn for eqn in _equations(jaxpr) if eqn.primitive.name == 'dot_general']
   assert len(matmuls) > 10  # Forward and backward, convolutions included (they are matmuls).
@@ -114,10 +124,13 @@ def test_an_unknown_or_unsupported_compute_dtype_is_a_clear_error(make_config):
   with pytest.raises(UserError, match="compute_dtype='float16' is not one of"):
     classification.create_model(make_config(compute_dtype='float16'))
   with pytest.raises(UserError, match='not supported by .*mobilenet_v2'):
-    classification.create_model(make_config(model='mobilenet_v2', compute_dtype='bfloat16'))
+    classification.create_model(make_config(model_name='mobilenet_v2', model=dict(alpha=0.35),
+                                            compute_dtype='bfloat16'))
 
 
-def test_runs_saved_before_compute_dtype_existed_compute_in_float32(make_config):
-  config = make_config()
-  del config['compute_dtype']
-  assert classification.create_model(config).dtype == jnp.float32
+def test_model_fields_of_another_model_are_a_clear_error(make_config):
+  config = make_config(model_name='resnet')  # config.model still holds the strong CNN's head_features.
+  with pytest.raises(UserError, match="config.model has head_features, which model 'resnet' does not take"):
+    classification.create_model(config)
+  with pytest.raises(UserError, match="config.model_name='vgg' is unknown"):
+    classification.create_model(make_config(model_name='vgg'))

@@ -5,9 +5,9 @@ import os
 import pytest
 from PIL import Image
 
-from deeplearn import history, train
-from deeplearn.errors import UserError
-from deeplearn.tasks import comparison
+from deeplearn.classification import comparison
+from deeplearn.core import history, train
+from deeplearn.core.errors import UserError
 from tests.conftest import load_config, tiny_config
 
 DROPOUT_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'mnist_dropout.py')

@@ -5,7 +5,7 @@ import os
 import numpy as np
 from PIL import Image
 
-from deeplearn import history, input_pipeline, train
+from deeplearn.core import history, input_pipeline, train
 from tests.conftest import load_config, tiny_config
 
 FORGETTING_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'forgetting.py')

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from deeplearn import datasets
-from deeplearn.errors import UserError
+from deeplearn.core.errors import UserError
+from deeplearn.data import datasets
 from tests.conftest import IDX_FILES, NUM_TEST, NUM_TRAIN, write_idx_files
 
 

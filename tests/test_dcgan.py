@@ -12,10 +12,10 @@ import pytest
 import scipy.linalg
 from PIL import Image
 
-from deeplearn import checkpoints, defaults, generative_metrics, sample, tasks, train
-from deeplearn.errors import UserError
+from deeplearn.core import checkpoints, config as defaults, registry, train
+from deeplearn.core.errors import UserError
+from deeplearn.dcgan import metrics as generative_metrics, sample, task as dcgan
 from deeplearn.models.dcgan import Discriminator, Generator
-from deeplearn.tasks import dcgan
 from tests.conftest import killed_after_checkpoint, load_config, tiny_config
 
 DCGAN_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'dcgan.py')
@@ -103,13 +103,14 @@ def test_scores_are_zero_for_one_distribution_large_for_noise_and_exact_on_batch
 def classifier_workdir(data_dir, tmp_path_factory):
   """A finished (tiny) classification run, as `fid_classifier_workdir` names one."""
   path = str(tmp_path_factory.mktemp('classifier'))
-  train.train_and_evaluate(tiny_config(defaults.classification_config(), data_dir, model='original_cnn'), path)
+  train.train_and_evaluate(tiny_config(defaults.classification_config(), data_dir, model_name='original_cnn',
+                                         model=defaults.original_cnn()), path)
   return path
 
 
 def dcgan_config(data_dir, **overrides):
-  return tiny_config(load_config(DCGAN_CONFIG), data_dir, generator_features=(8, 4, 4),
-                     discriminator_features=(4, 8), num_grid_samples=4, num_fid_samples=20, **overrides)
+  return tiny_config(load_config(DCGAN_CONFIG), data_dir, num_grid_samples=4, num_fid_samples=20,
+                     **{'generator.features': (8, 4, 4), 'discriminator.features': (4, 8)}, **overrides)
 
 
 def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_workdir, tmp_path):
@@ -137,7 +138,7 @@ def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_wor
 def test_missing_classifier_checkpoint_is_a_clear_error_before_training(data_dir, tmp_path):
   config = dcgan_config(data_dir, fid_classifier_workdir=str(tmp_path / 'nowhere'))
   with pytest.raises(UserError, match='not the workdir of a training run'):
-    tasks.get_task(config, str(tmp_path / 'run'))
+    registry.get_task(config, str(tmp_path / 'run'))
   (tmp_path / 'empty').mkdir()
   (tmp_path / 'empty' / 'config.json').write_text(
       defaults.classification_config().to_json())

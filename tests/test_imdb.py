@@ -11,9 +11,10 @@ import numpy as np
 import optax
 import pytest
 
-from deeplearn import checkpoints, datasets, input_pipeline, tokenizer, train
+from deeplearn.core import checkpoints, input_pipeline, runs, train
+from deeplearn.data import datasets
+from deeplearn.imdb import predict as imdb_predict, task as imdb, tokenizer
 from deeplearn.models.rnn import TextClassifier
-from deeplearn.tasks import imdb
 from tests.conftest import load_config, tiny_config
 
 IMDB_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'imdb_rnn.py')
@@ -118,16 +119,20 @@ def test_train_step_lowers_the_loss_on_a_fixed_batch():
 
 def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_dir, tmp_path):
   config = tiny_config(load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8,
-                       vocab_size=300, bucket_boundaries=(20, 40), embedding_features=8, lstm_features=(8,),
-                       dense_features=8, batches_per_transfer=1, max_length=64)
+                       vocab_size=300, bucket_boundaries=(20, 40), batches_per_transfer=1, max_length=64,
+                       **{'model.embedding_features': 8, 'model.lstm_features': (8,), 'model.dense_features': 8})
   workdir = str(tmp_path / 'run')
   summary = train.train_and_evaluate(config, workdir)
   assert set(summary) == {'eval/loss', 'eval/accuracy'}
   saved = open(os.path.join(workdir, tokenizer.FILE_NAME)).read()
   config.num_train_steps = 9
-  train.train_and_evaluate(config, workdir)
+  summary = train.train_and_evaluate(config, workdir)
   assert checkpoints.create_manager(workdir, 3).all_steps()[-1] == 9
   assert open(os.path.join(workdir, tokenizer.FILE_NAME)).read() == saved
+  # The predictor says of every test review what the run's evaluation said.
+  test = datasets.load_split('imdb_reviews', config.eval_split, data_dir=imdb_data_dir, manual_dir='')
+  probabilities = imdb_predict.positive_probabilities(runs.load(workdir), [t.decode() for t in test['text']])
+  assert np.mean((probabilities > 0.5) == (test['label'] == 1)) == pytest.approx(summary['eval/accuracy'])
 
   result = subprocess.run(
       [sys.executable, '-m', 'deeplearn.predict', f'--workdir={workdir}', '--text=great fun, loved it',
@@ -135,7 +140,8 @@ def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_di
   assert result.returncode == 0, result.stderr[-2000:]
   lines = result.stdout.strip().splitlines()
   assert [line.split('\t')[1] for line in lines] == ['great fun, loved it', 'awful and boring']
-  assert all(0 <= float(line.split('\t')[0]) <= 1 for line in lines)
+  expected = imdb_predict.positive_probabilities(runs.load(workdir), ['great fun, loved it', 'awful and boring'])
+  assert [float(line.split('\t')[0]) for line in lines] == pytest.approx(expected, abs=5e-4)
   empty = subprocess.run([sys.executable, '-m', 'deeplearn.predict', f'--workdir={workdir}', '--text= '],
                          capture_output=True, text=True, timeout=300, cwd=ROOT)
   assert empty.returncode == 1 and 'error: review 1 is empty' in empty.stderr

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from deeplearn import input_pipeline
-from deeplearn.errors import UserError
+from deeplearn.core import input_pipeline
+from deeplearn.core.errors import UserError
 
 
 def _split(n):

@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from deeplearn.errors import UserError
+from deeplearn.core.errors import UserError
 from deeplearn.models import cnn
 from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
 
@@ -33,19 +33,20 @@ def test_sub_pixel_conv_transpose_equals_flax_conv_transpose_and_its_gradients(s
     jax.tree.map(lambda u, v: np.testing.assert_allclose(u, v, atol=1e-4), a, b)
 
 
-@pytest.mark.parametrize('model', [cnn.OriginalCNN(num_classes=10, dropout_rate=0.25),
-                                   cnn.StrongCNN(num_classes=20, widths=(4, 8, 8))])
+@pytest.mark.parametrize('model', [cnn.OriginalCNN(num_outputs=10, dropout_rate=0.25),
+                                   cnn.StrongCNN(num_outputs=20, widths=(4, 8, 8))])
 def test_output_shapes(model):
   x = jnp.zeros((3, 28, 28, 1))
   variables = model.init(jax.random.key(0), x)
   logits, _ = model.apply(variables, x, train=True, rngs={'dropout': jax.random.key(1)},
                           mutable=['batch_stats'])
-  assert logits.shape == (3, model.num_classes)
-  assert model.apply(variables, x).shape == (3, model.num_classes)
+  assert logits.shape == (3, model.num_outputs)
+  assert model.apply(variables, x).shape == (3, model.num_outputs)
 
 
-def test_original_cnn_takes_the_kernel_initializer_everywhere_and_an_output_relu():
-  model = cnn.OriginalCNN(1, kernel_size=5, stride=4, kernel_init=jax.nn.initializers.ones)
+def test_original_cnn_takes_the_kernel_initializer_everywhere_and_an_output_relu(monkeypatch):
+  monkeypatch.setitem(cnn.KERNEL_INITIALIZERS, 'ones', lambda: jax.nn.initializers.ones)
+  model = cnn.OriginalCNN(1, kernel_size=5, stride=4, kernel_init='ones')
   params = model.init(jax.random.key(0), jnp.zeros((1, 40, 40, 3)))['params']
   kernels = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(params) if 'kernel' in str(path[-1])]
   assert len(kernels) == 5 and all(bool(jnp.all(kernel == 1)) for kernel in kernels)
@@ -56,5 +57,5 @@ def test_original_cnn_takes_the_kernel_initializer_everywhere_and_an_output_relu
 
 
 def test_unknown_kernel_initializer_is_a_clear_error():
-  with pytest.raises(UserError, match="config.kernel_init='he' is unknown"):
+  with pytest.raises(UserError, match="config.model.kernel_init='he' is unknown"):
     cnn.kernel_initializer('he')

@@ -7,13 +7,14 @@ import sys
 
 import numpy as np
 
-
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SCRIPT = '''
 import json, shutil, sys
 import jax, numpy as np
-from deeplearn import checkpoints, defaults, train
+from deeplearn.core import checkpoints
+from deeplearn.core import config as defaults
+from deeplearn.core import train
 from tests.conftest import tiny_config
 summaries = []
 for run in json.loads(sys.argv[1]):  # Runs in order: [{"config": {...}, "workdir", "out", "copy_to"?}, ...]
@@ -43,7 +44,7 @@ def run_on(devices, *runs):
 
 
 def test_eight_devices_give_what_one_gives_and_checkpoints_cross_device_counts(data_dir, tmp_path):
-  config = dict(data_dir=data_dir, model='strong_cnn')  # BatchNorm and dropout: the hard case.
+  config = dict(data_dir=data_dir)  # The strong CNN: BatchNorm and dropout, the hard case.
   longer = dict(config, num_train_steps=9)
   # On one device: 6 steps (a copy of that run is kept), then on to step 9.
   (one, _), (one_params, on_one) = run_on(

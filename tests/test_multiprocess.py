@@ -14,7 +14,7 @@ import jax
 import numpy as np
 import pytest
 
-from deeplearn import checkpoints
+from deeplearn.core import checkpoints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
@@ -32,7 +32,7 @@ def tiny_run_flags(data_dir: str, workdir, num_train_steps: int) -> list[str]:
           f'--config.data_dir={data_dir}', '--config.data_shards=2', '--config.batch_size=16',
           '--config.eval_batch_size=8', f'--config.num_train_steps={num_train_steps}', '--config.log_every_steps=2',
           '--config.eval_every_steps=3', '--config.checkpoint_every_steps=3', '--config.batches_per_transfer=2',
-          '--config.dropout_rate=0.25']
+          '--config.model.dropout_rate=0.25']
 
 
 ENV = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=1', PYTHONPATH=ROOT, PYTHON=sys.executable)

@@ -5,8 +5,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from deeplearn import train
-from deeplearn.tasks import regression
+from deeplearn.core import train
+from deeplearn.regression import task as regression
 from tests.conftest import load_config, tiny_config
 
 REGRESSION_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'regression.py')

@@ -8,10 +8,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from deeplearn import checkpoints, tasks, train
-from deeplearn.errors import NonFiniteLossError
-from deeplearn.tasks.classification import ClassificationMetrics
-from deeplearn.tasks.regression import RegressionMetrics
+from deeplearn.classification import task as classification_task
+from deeplearn.classification.task import ClassificationMetrics
+from deeplearn.core import checkpoints, registry, runs, train
+from deeplearn.core.errors import NonFiniteLossError
+from deeplearn.data import augment
+from deeplearn.regression.task import RegressionMetrics
 from tests.conftest import killed_after_checkpoint, load_config, tiny_config
 
 
@@ -36,18 +38,31 @@ def assert_trees_close(a, b, **kwargs):
   jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, **kwargs), a, b)
 
 
+def predicted_labels(run: runs.Run, images: np.ndarray) -> np.ndarray:
+  """Each image's most probable class, averaged with its mirror image's where the config says so."""
+  x = augment.to_float(images)
+  probabilities = jax.nn.softmax(run.model.apply(run.variables, x))
+  if run.config.test_time_flip:
+    probabilities = (probabilities + jax.nn.softmax(run.model.apply(run.variables, x[:, :, ::-1]))) / 2
+  return np.asarray(probabilities.argmax(-1))
+
+
 @pytest.mark.parametrize('path', CLASSIFICATION_CONFIGS, ids=os.path.basename)
 def test_config_runs_end_to_end(path, data_dir, tmp_path):
   config = tiny_config(load_config(path), data_dir)
   summary = train.train_and_evaluate(config, str(tmp_path))
   assert set(summary) == {'eval/loss', 'eval/accuracy'}
-  assert 0.0 <= summary['eval/accuracy'] <= 1.0
+  # The loop's accuracy over the padded, masked eval batches is the final model's over the whole split.
+  run = runs.load(str(tmp_path))
+  assert run.step == 6
+  split = classification_task.load_split(config, config.eval_split)
+  assert summary['eval/accuracy'] == pytest.approx(np.mean(predicted_labels(run, split['image']) == split['label']))
   assert glob.glob(str(tmp_path / 'events.out.tfevents.*'))
   assert sorted(checkpoints.create_manager(str(tmp_path), 3).all_steps()) == [3, 6]
 
 
 def test_resumed_run_ends_where_an_unbroken_run_ends(make_config, tmp_path):
-  config = make_config(model='strong_cnn')
+  config = make_config()  # The strong CNN: BatchNorm and dropout.
   train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
   with killed_after_checkpoint(stop_step=3):  # Mid-chunk: steps 0-3 cross in one transfer.
     train.train_and_evaluate(config, str(tmp_path / 'resumed'))
@@ -73,7 +88,7 @@ def test_corrupt_latest_checkpoint_falls_back_to_the_one_before(make_config, tmp
 
 
 def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(make_config, tmp_path, monkeypatch):
-  original = tasks.get_task
+  original = registry.get_task
 
   def get_task(config, workdir):
     task = original(config, workdir)
@@ -83,7 +98,7 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(make_config,
       state = state.replace(params=jax.tree.map(lambda p: p + poison, state.params))
       return task.train_step(state, batch, rng)
     return task.__class__(**{**task.__dict__, 'train_step': poisoned_step})
-  monkeypatch.setattr(tasks, 'get_task', get_task)
+  monkeypatch.setattr(registry, 'get_task', get_task)
 
   with pytest.raises(NonFiniteLossError, match=r'loss became nan by step 4.*checkpoint \(step 3\) is kept'):
     train.train_and_evaluate(make_config(log_every_steps=1), str(tmp_path))
@@ -101,3 +116,16 @@ def test_merged_metrics_keep_their_own_collection_type():
     total = train.merge_metrics(train.merge_metrics(None, metrics), metrics)
     assert type(total) is type(metrics)
     assert {k: float(v) for k, v in total.compute().items()} == expected
+
+
+def test_a_step_that_does_not_advance_the_step_counter_is_refused(make_config, tmp_path, monkeypatch):
+  original = registry.get_task
+
+  def get_task(config, workdir):
+    task = original(config, workdir)
+    frozen_step = lambda state, batch, rng: (lambda new, m: (new.replace(step=state.step), m))(
+        *task.train_step(state, batch, rng))
+    return task.__class__(**{**task.__dict__, 'train_step': frozen_step})
+  monkeypatch.setattr(registry, 'get_task', get_task)
+  with pytest.raises(TypeError, match='took state.step from 0 to 0; it must advance it by exactly one'):
+    train.train_and_evaluate(make_config(), str(tmp_path))

@@ -6,9 +6,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from deeplearn.errors import UserError
+from deeplearn.core.errors import UserError
 from deeplearn.models.layers import Im2ColConv
-
 
 KERNEL_INITIALIZERS = {
     'lecun_normal': nn.initializers.lecun_normal,  # Flax's default.
@@ -19,7 +18,7 @@ KERNEL_INITIALIZERS = {
 def kernel_initializer(name: str) -> nn.initializers.Initializer:
   """The weight initialiser called `name` in `KERNEL_INITIALIZERS`."""
   if name not in KERNEL_INITIALIZERS:
-    raise UserError(f'config.kernel_init={name!r} is unknown; use one of {sorted(KERNEL_INITIALIZERS)}.')
+    raise UserError(f'config.model.kernel_init={name!r} is unknown; use one of {sorted(KERNEL_INITIALIZERS)}.')
   return KERNEL_INITIALIZERS[name]()
 
 
@@ -29,11 +28,11 @@ class OriginalCNN(nn.Module):
   The MNIST notebook used 3x3 kernels at stride 2; the age notebook 5x5 at stride 4, with one output
   through a ReLU (`relu_output`).
   """
-  num_classes: int = 10
+  num_outputs: int = 10
   dropout_rate: float = 0.0
   kernel_size: int = 3
   stride: int = 2
-  kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()  # Keras used glorot_uniform.
+  kernel_init: str = 'lecun_normal'  # A name in KERNEL_INITIALIZERS; Keras used glorot_uniform.
   relu_output: bool = False
   dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
 
@@ -41,8 +40,8 @@ class OriginalCNN(nn.Module):
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     kernel, strides = (self.kernel_size, self.kernel_size), (self.stride, self.stride)
     conv = functools.partial(Im2ColConv, kernel_size=kernel, strides=strides, padding='VALID',
-                             kernel_init=self.kernel_init, dtype=self.dtype)
-    dense = functools.partial(nn.Dense, kernel_init=self.kernel_init, dtype=self.dtype)
+                             kernel_init=kernel_initializer(self.kernel_init), dtype=self.dtype)
+    dense = functools.partial(nn.Dense, kernel_init=kernel_initializer(self.kernel_init), dtype=self.dtype)
     x = nn.relu(conv(8)(x))
     x = nn.relu(conv(16)(x))
     x = x.reshape((x.shape[0], -1))
@@ -50,7 +49,7 @@ class OriginalCNN(nn.Module):
     x = nn.relu(dense(128)(x))
     x = nn.relu(dense(64)(x))
     self.sow('intermediates', 'features', x)
-    x = dense(self.num_classes)(x)
+    x = dense(self.num_outputs)(x)
     return (nn.relu(x) if self.relu_output else x).astype(jnp.float32)
 
 
@@ -74,7 +73,7 @@ class StrongCNN(nn.Module):
   With `head_features == 0` the head is global average pooling and one linear layer; otherwise the
   features are flattened into a hidden dense layer of that width, which adds capacity at little cost.
   """
-  num_classes: int = 10
+  num_outputs: int = 10
   widths: tuple[int, ...] = (16, 32, 64)
   dropout_rate: float = 0.3
   head_features: int = 0
@@ -90,4 +89,4 @@ class StrongCNN(nn.Module):
       x = jnp.mean(x, axis=(1, 2))
     self.sow('intermediates', 'features', x)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.num_classes, dtype=self.dtype)(x).astype(jnp.float32)
+    return nn.Dense(self.num_outputs, dtype=self.dtype)(x).astype(jnp.float32)

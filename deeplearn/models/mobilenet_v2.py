@@ -53,8 +53,8 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV2(nn.Module):
-  """MobileNetV2 on float images in [0, 1] (scaled to Keras' [-1, 1] inside); `num_classes=0` gives features."""
-  num_classes: int = 1000
+  """MobileNetV2 on float images in [0, 1] (scaled to Keras' [-1, 1] inside); `num_outputs=0` gives features."""
+  num_outputs: int = 1000
   alpha: float = 1.0
   dropout_rate: float = 0.0
 
@@ -72,10 +72,10 @@ class MobileNetV2(nn.Module):
     x = nn.relu6(norm(name='Conv_1_bn')(nn.Conv(last, (1, 1), use_bias=False, name='Conv_1')(x)))
     x = jnp.mean(x, axis=(1, 2))
     self.sow('intermediates', 'features', x)
-    if not self.num_classes:
+    if not self.num_outputs:
       return x
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.num_classes, name='predictions')(x)
+    return nn.Dense(self.num_outputs, name='predictions')(x)
 
 
 def _flax_path(keras_name: str) -> tuple[str, ...]:

@@ -1,0 +1,1 @@
+"""Age regression on UTKFace portraits and its tool (`score_checkpoints`)."""

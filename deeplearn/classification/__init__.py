@@ -1,0 +1,1 @@
+"""Image classification (MNIST, Fashion-MNIST, ...) and its experiments: dropout, forgetting, transfer learning."""

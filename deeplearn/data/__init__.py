@@ -1,0 +1,1 @@
+"""Datasets through TFDS, prepared online or offline from the publishers' files."""

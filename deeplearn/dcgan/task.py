@@ -1,0 +1,198 @@
+"""DCGAN on MNIST: one pure step trains the generator and the discriminator together, as the original did.
+
+Evaluation renders a grid from a fixed noise batch and, when `config.fid_classifier_workdir` names
+a trained classifier, scores 10,000 generated digits against the test split (`generative_metrics`).
+"""
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from clu import metrics
+
+from deeplearn import models
+from deeplearn.core import images, optimizers, runs
+from deeplearn.core.input_pipeline import Batch
+from deeplearn.core.task import Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches
+from deeplearn.core.train_state import TrainState
+from deeplearn.data import augment, datasets
+from deeplearn.dcgan import metrics as generative_metrics
+
+# Streams of the run's key (`jax.random.key(config.seed)`) for the fixed noise batches.
+_EVAL_NOISE_STREAM, _GRID_NOISE_STREAM = 1, 2
+
+
+@flax.struct.dataclass
+class GANState:
+  """Both networks' states, advanced together; `step` counts joint updates."""
+  step: jax.Array
+  generator: TrainState
+  discriminator: TrainState
+
+
+@flax.struct.dataclass
+class GANTrainMetrics(metrics.Collection):
+  generator_loss: metrics.Average.from_output('generator_loss')
+  discriminator_loss: metrics.Average.from_output('discriminator_loss')
+  discriminator_accuracy: metrics.Average.from_output('discriminator_accuracy')
+
+
+def create_generator(config: ml_collections.ConfigDict) -> nn.Module:
+  return models.create('dcgan_generator', config.generator, config.compute_dtype)
+
+
+def create_discriminator(config: ml_collections.ConfigDict) -> nn.Module:
+  return models.create('dcgan_discriminator', config.discriminator, config.compute_dtype)
+
+
+def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:
+  """The generator: noise `(N, noise_dim)` to images in [-1, 1]."""
+  del workdir  # The config is all it takes.
+  return create_generator(config)
+
+
+def trained_variables(state: dict) -> dict:
+  return {k: state['generator'][k] for k in ('params', 'batch_stats')}
+
+
+def to_signed(pixels: jax.Array) -> jax.Array:
+  """uint8 pixels to float32 in [-1, 1], the generator's range."""
+  return pixels.astype(jnp.float32) / 127.5 - 1.0
+
+
+def to_unit(images: jax.Array) -> jax.Array:
+  """Generated images from [-1, 1] to [0, 1], the classifier's and the image files' range."""
+  return (images + 1.0) / 2.0
+
+
+def init_state(rng: jax.Array, *, generator: nn.Module, discriminator: nn.Module,
+               generator_tx: optax.GradientTransformation, discriminator_tx: optax.GradientTransformation,
+               noise_dim: int, image_shape: tuple[int, ...]) -> GANState:
+  generator_rng, discriminator_rng = jax.random.split(rng)
+  g_vars = generator.init(generator_rng, jnp.zeros((1, noise_dim)), train=False)
+  d_vars = discriminator.init(discriminator_rng, jnp.zeros((1, *image_shape)), train=False)
+  return GANState(
+      step=jnp.zeros((), jnp.int32),
+      generator=TrainState.create(apply_fn=generator.apply, params=g_vars['params'], tx=generator_tx,
+                                  batch_stats=g_vars['batch_stats']),
+      discriminator=TrainState.create(apply_fn=discriminator.apply, params=d_vars['params'], tx=discriminator_tx))
+
+
+@flax.struct.dataclass
+class GANGradients:
+  """What one step of both networks computes before it updates them."""
+  generator: Any  # The generator loss's gradient with respect to the generator's parameters.
+  discriminator: Any  # The discriminator loss's gradient with respect to the discriminator's parameters.
+  generator_batch_stats: Any  # The generator's BatchNorm statistics after this batch.
+  generator_loss: jax.Array
+  discriminator_loss: jax.Array
+  discriminator_accuracy: jax.Array
+
+
+def step_gradients(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int) -> GANGradients:
+  """Both networks' non-saturating BCE losses and gradients from one forward pass, as the original's two tapes.
+
+  Stop-gradients route each loss to its own network: the generator's loss sees the discriminator's
+  parameters as constants, the discriminator's loss sees the generated images as constants.
+  """
+  noise_rng, real_dropout_rng, fake_dropout_rng = jax.random.split(rng, 3)
+  real = to_signed(batch['image'])
+  noise = jax.random.normal(noise_rng, (real.shape[0], noise_dim))
+  gen, disc = state.generator, state.discriminator
+
+  def losses(g_params, d_params):
+    fake, updates = gen.apply_fn({'params': g_params, 'batch_stats': gen.batch_stats}, noise, train=True,
+                                 mutable=['batch_stats'])
+    discriminate = lambda params, x, rng: disc.apply_fn({'params': params}, x, train=True, rngs={'dropout': rng})
+    real_logits = discriminate(d_params, real, real_dropout_rng)
+    fake_logits = discriminate(d_params, jax.lax.stop_gradient(fake), fake_dropout_rng)
+    fooled_logits = discriminate(jax.lax.stop_gradient(d_params), fake, fake_dropout_rng)  # == fake_logits
+    discriminator_loss = (optax.sigmoid_binary_cross_entropy(real_logits, jnp.ones_like(real_logits)).mean()
+                          + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
+    generator_loss = optax.sigmoid_binary_cross_entropy(fooled_logits, jnp.ones_like(fooled_logits)).mean()
+    accuracy = (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)) / 2
+    return generator_loss + discriminator_loss, (generator_loss, discriminator_loss, accuracy, updates)
+
+  (g_grads, d_grads), (g_loss, d_loss, accuracy, updates) = jax.grad(
+      losses, argnums=(0, 1), has_aux=True)(gen.params, disc.params)
+  return GANGradients(g_grads, d_grads, updates['batch_stats'], g_loss, d_loss, accuracy)
+
+
+def train_step(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int) -> tuple[GANState, GANTrainMetrics]:
+  """One update of both networks (`step_gradients`)."""
+  grads = step_gradients(state, batch, rng, noise_dim=noise_dim)
+  new_state = GANState(
+      step=state.step + 1,
+      generator=state.generator.apply_gradients(grads=grads.generator, batch_stats=grads.generator_batch_stats),
+      discriminator=state.discriminator.apply_gradients(grads=grads.discriminator))
+  return new_state, GANTrainMetrics.single_from_model_output(
+      generator_loss=grads.generator_loss, discriminator_loss=grads.discriminator_loss,
+      discriminator_accuracy=grads.discriminator_accuracy)
+
+
+def generate(generator: TrainState, noise: jax.Array) -> jax.Array:
+  """Images in [-1, 1] from noise, BatchNorm on its running statistics (which sampling leaves unchanged)."""
+  return generator.apply_fn(generator.variables(), noise, train=False)
+
+
+def eval_step(state: GANState, batch: Batch, *, classifier_apply: Callable,
+              classifier_variables: dict) -> generative_metrics.GenerativeMetrics:
+  """The classifier's view of the real images and of images generated from `batch['noise']`."""
+  return generative_metrics.score_batch(
+      classifier_apply, classifier_variables, augment.to_float(batch['image']),
+      to_unit(generate(state.generator, batch['noise'])), batch['mask'])
+
+
+def fixed_noise(seed: int, stream: int, count: int, noise_dim: int) -> np.ndarray:
+  """The same noise batch on every machine and at every eval of a run."""
+  return np.asarray(jax.random.normal(jax.random.fold_in(jax.random.key(seed), stream), (count, noise_dim)))
+
+
+def sample_grid(state: GANState, noise: np.ndarray) -> dict[str, np.ndarray]:
+  """The grid of images generated from `noise`, for the workdir and TensorBoard."""
+  return {'samples': images.grid(np.asarray(_generate_unit(state.generator, noise)))}
+
+
+@jax.jit
+def _generate_unit(generator: TrainState, noise: jax.Array) -> jax.Array:
+  return to_unit(generate(generator, noise))
+
+
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
+  del workdir  # Nothing is learned from the data before training.
+  # A bad classifier path fails before any data is read.
+  classifier = runs.load(config.fid_classifier_workdir, task='classification') if config.fid_classifier_workdir else None
+  batches = shuffled_batches(config, lambda split: {
+      'image': datasets.load_split(config.dataset, split, **loader_kwargs(config))['image']})
+  steps = num_train_steps(config, batches.steps_per_epoch)
+  eval_splits = {}
+  eval_step_fn = None
+  if classifier is not None:
+    test = datasets.load_split(config.dataset, config.eval_split, **loader_kwargs(config))
+    count = min(config.num_fid_samples, len(test['image']))
+    eval_splits['eval'] = eval_split({'image': test['image'][:count],
+                                      'noise': fixed_noise(config.seed, _EVAL_NOISE_STREAM, count, config.noise_dim)},
+                                     config)
+    eval_step_fn = functools.partial(eval_step, classifier_apply=classifier.model.apply,
+                                     classifier_variables=classifier.variables)
+  grid_noise = fixed_noise(config.seed, _GRID_NOISE_STREAM, config.num_grid_samples, config.noise_dim)
+  return Task(
+      init_state=functools.partial(
+          init_state, generator=create_generator(config), discriminator=create_discriminator(config),
+          generator_tx=optimizers.create_optimizer(config.generator_optimizer, steps),
+          discriminator_tx=optimizers.create_optimizer(config.discriminator_optimizer, steps),
+          noise_dim=config.noise_dim, image_shape=batches(0)['image'].shape[1:]),
+      train_step=functools.partial(train_step, noise_dim=config.noise_dim),
+      eval_step=eval_step_fn,
+      train_batches=batches,
+      eval_splits=eval_splits,
+      num_train_steps=steps,
+      eval_images=functools.partial(sample_grid, noise=grid_noise),
+  )

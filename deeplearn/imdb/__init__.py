@@ -1,0 +1,1 @@
+"""IMDB sentiment: a subword tokenizer and a bidirectional LSTM."""

@@ -1,0 +1,115 @@
+"""IMDB sentiment: reviews through a subword tokenizer into a bidirectional LSTM that masks its padding."""
+
+import functools
+
+import flax
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+from clu import metrics
+
+from deeplearn import models
+from deeplearn.core import input_pipeline, optimizers
+from deeplearn.core.errors import UserError
+from deeplearn.core.input_pipeline import Batch
+from deeplearn.core.task import Task, loader_kwargs, num_train_steps
+from deeplearn.core.train_state import TrainState
+from deeplearn.data import datasets
+from deeplearn.imdb import tokenizer
+from deeplearn.models import rnn
+
+
+@flax.struct.dataclass
+class TextMetrics(metrics.Collection):
+  loss: metrics.Average.from_output('loss')
+  accuracy: metrics.Average.from_output('correct')
+
+
+def clean(text: bytes | str) -> str:
+  """A review as text, with the HTML line breaks of the IMDB files as spaces."""
+  text = text.decode('utf-8') if isinstance(text, bytes) else text
+  return text.replace('<br />', ' ')
+
+
+def encode(subwords, texts, max_length: int) -> list[np.ndarray]:
+  """Each text's token ids, cut to the first `max_length`."""
+  return [np.asarray(e.ids[:max_length], np.int32) for e in subwords.encode_batch([clean(t) for t in texts])]
+
+
+def create_model(config: ml_collections.ConfigDict, vocab_size: int) -> nn.Module:
+  if config.model.pooling not in rnn.POOLINGS:
+    raise UserError(f'config.model.pooling={config.model.pooling!r} is not one of {rnn.POOLINGS}.')
+  return models.create(config.model_name, config.model, config.compute_dtype, vocab_size=vocab_size)
+
+
+def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:
+  """The run's model, its vocabulary that of the tokenizer the run learned."""
+  return create_model(config, trained_tokenizer(workdir).get_vocab_size())
+
+
+def trained_tokenizer(workdir: str):
+  """The tokenizer a run learned and kept in its workdir."""
+  subwords = tokenizer.load(workdir)
+  if subwords is None:
+    raise UserError(f'{workdir} holds no {tokenizer.FILE_NAME}; train there first.')
+  return subwords
+
+
+def init_state(rng: jax.Array, *, model: nn.Module, tx: optax.GradientTransformation) -> TrainState:
+  params = model.init(rng, jnp.zeros((1, 8), jnp.int32), jnp.ones((1,), jnp.int32))['params']
+  return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+
+
+def _metrics(logits: jax.Array, labels: jax.Array, mask: jax.Array | None = None) -> TextMetrics:
+  loss = optax.sigmoid_binary_cross_entropy(logits, labels.astype(jnp.float32))
+  return TextMetrics.single_from_model_output(loss=loss, correct=(logits > 0) == (labels == 1), mask=mask)
+
+
+def train_step(state: TrainState, batch: Batch, rng: jax.Array) -> tuple[TrainState, TextMetrics]:
+  """One optimiser step on binary cross-entropy from logits."""
+  def loss_fn(params):
+    logits = state.apply_fn({'params': params}, batch['tokens'], batch['length'], train=True,
+                            rngs={'dropout': rng})
+    return optax.sigmoid_binary_cross_entropy(logits, batch['label'].astype(jnp.float32)).mean(), logits
+
+  (_, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+  return state.apply_gradients(grads=grads), _metrics(logits, batch['label'])
+
+
+def eval_step(state: TrainState, batch: Batch) -> TextMetrics:
+  logits = state.apply_fn({'params': state.params}, batch['tokens'], batch['length'])
+  return _metrics(logits, batch['label'], batch['mask'])
+
+
+def load_tokenizer(config: ml_collections.ConfigDict, workdir: str, train_texts: np.ndarray):
+  """The workdir's tokenizer; learned from the training reviews (and saved there) on a run's first start."""
+  subwords = tokenizer.load(workdir)
+  if subwords is None:
+    subwords = tokenizer.learn((clean(t) for t in train_texts), config.vocab_size)
+    if jax.process_index() == 0:
+      tokenizer.save(subwords, workdir)
+  return subwords
+
+
+def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
+  train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
+  test = datasets.load_split(config.dataset, config.eval_split, **loader_kwargs(config))
+  subwords = load_tokenizer(config, workdir, train['text'])
+  batches = input_pipeline.BucketedBatches(
+      encode(subwords, train['text'], config.max_length), train['label'], config.batch_size,
+      tuple(config.bucket_boundaries), config.pad_multiple, config.seed, jax.process_index(), jax.process_count())
+  steps = num_train_steps(config, batches.steps_per_epoch)
+  return Task(
+      init_state=functools.partial(init_state, model=create_model(config, subwords.get_vocab_size()),
+                                   tx=optimizers.create_optimizer(config.optimizer, steps)),
+      train_step=train_step,
+      eval_step=eval_step,
+      train_batches=batches,
+      eval_splits={'eval': input_pipeline.length_sorted_batches(
+          encode(subwords, test['text'], config.max_length), test['label'], config.eval_batch_size,
+          config.pad_multiple)},
+      num_train_steps=steps,
+  )

@@ -1,0 +1,1 @@
+"""The regression warm-up: an MLP fits a noisy curve."""

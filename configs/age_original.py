@@ -5,14 +5,16 @@ Keras' defaults throughout (glorot_uniform weights, RMSprop's epsilon of 1e-7) a
 
 import ml_collections
 
+from deeplearn.age import defaults as age_defaults
+from deeplearn.classification import defaults as classification_defaults
 from deeplearn.core import config as defaults
 
 
 def get_config():
-  config = defaults.age_config()
+  config = age_defaults.age_config()
   config.image_size = 200
   config.model_name = 'original_cnn'
-  config.model = defaults.original_cnn(0.2, kernel_size=5, stride=4, kernel_init='glorot_uniform', relu_output=True)
+  config.model = classification_defaults.original_cnn(0.2, kernel_size=5, stride=4, kernel_init='glorot_uniform', relu_output=True)
   config.head_name = 'regression'
   config.head = ml_collections.ConfigDict(dict(shift=0.0, scale=1.0))
   config.augment_max_shift = 0

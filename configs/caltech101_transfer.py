@@ -8,13 +8,14 @@ TFDS downloads Caltech101 and Keras the ImageNet weights, converted into the Fla
 
 import ml_collections
 
+from deeplearn.classification import defaults as classification_defaults
 from deeplearn.core import config as defaults
 
 STEPS_PER_EPOCH = 3060 // 32
 
 
 def get_config():
-  config = defaults.classification_config()
+  config = classification_defaults.classification_config()
   config.dataset = 'caltech101'
   config.num_classes = 102
   config.train_split = 'train[:90%]'

@@ -14,7 +14,10 @@ def get_config():
   config.task = 'dcgan'
   config.dataset = 'mnist'
   config.train_split = 'train'
-  config.eval_split = 'test'
+  # FID at every evaluation is against training images (recipes are chosen on it); the test images score
+  # the final figures once, at the end (test/*).
+  config.eval_split = 'train'
+  config.test_split = 'test'
   config.batch_size = 256
   config.eval_batch_size = 1000
   config.num_epochs = 100

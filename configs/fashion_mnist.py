@@ -1,10 +1,10 @@
 """Fashion-MNIST: the strong CNN with a dense head, 1-pixel shifts, mirroring, label smoothing, mirrored test views."""
 
-from deeplearn.core import config as defaults
+from deeplearn.classification import defaults as classification_defaults
 
 
 def get_config():
-  config = defaults.classification_config()
+  config = classification_defaults.classification_config()
   config.dataset = 'fashion_mnist'
   config.model.head_features = 512
   config.augment_max_shift = 1

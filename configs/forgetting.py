@@ -12,6 +12,8 @@ STEPS_PER_EPOCH = 60_000 // 128
 def get_config():
   config = defaults.beside(__file__, 'mnist_original')
   config.task = 'continual'
+  # The experiment is the test sets' curves: both scored after every epoch, on the whole training sets.
+  config.train_split, config.eval_split, config.test_split = 'train', 'test', ''
   config.num_classes = 20
   config.stage_datasets = ('mnist', 'fashion_mnist')  # In training order; one entry per stage in each.
   config.stage_epochs = (20, 20)

@@ -10,15 +10,16 @@ the whole test split at the end; `images/comparison_STEP.png` plots their losses
       --config.transfer.source=runs/age
 """
 
-from deeplearn.core import config as defaults
+from deeplearn.age import defaults as age_defaults
+from deeplearn.classification import defaults as classification_defaults
 
 NUM_TRAIN = 1000
 STEPS_PER_EPOCH = NUM_TRAIN // 50
 
 
 def get_config():
-  age = defaults.age_config()
-  config = defaults.classification_config()
+  age = age_defaults.age_config()
+  config = classification_defaults.classification_config()
   config.task = 'comparison'
   config.base_task = 'classification'
   config.plot_metrics = ('loss', 'accuracy')

@@ -4,8 +4,8 @@ The stacked variant of the notebook: `--config.model.lstm_features='(64, 32)'`. 
 stronger recipe that ships.
 """
 
-from deeplearn.core import config as defaults
+from deeplearn.imdb import defaults as imdb_defaults
 
 
 def get_config():
-  return defaults.imdb_config()
+  return imdb_defaults.imdb_config()

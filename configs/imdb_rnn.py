@@ -6,11 +6,11 @@ real tokens, dropout 0.5 before the dense layers, and 3 epochs of Adam on a cosi
 overfits soon after the second).
 """
 
-from deeplearn.core import config as defaults
+from deeplearn.imdb import defaults as imdb_defaults
 
 
 def get_config():
-  config = defaults.imdb_config()
+  config = imdb_defaults.imdb_config()
   config.model.embedding_features = 128
   config.max_length = 1024
   config.bucket_boundaries = (64, 128, 192, 256, 384, 512, 768)

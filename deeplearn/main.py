@@ -10,20 +10,31 @@ import jax
 import tensorflow as tf
 from absl import app, flags, logging
 
-from deeplearn.core import distributed, train
+from deeplearn.core import config as config_lib, distributed, train, workdir
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import CONFIG, WORKDIR
 
 
 def parse_flags(argv: list[str]) -> list[str]:
-  """absl's flag parsing, with a config override that names no field as one clear error too."""
+  """absl's flag parsing, with a config file that does not load or an override that names no field as one error."""
   try:
-    return flags.FLAGS(argv)
+    rest = flags.FLAGS(argv)
   except flags.Error as e:
     sys.exit(f'error: {e}')
   except AttributeError as e:  # How config_flags reports `--config.FIELD` for a FIELD the config lacks.
     detail = ' '.join(str(e).replace("\\n", ' ').replace("\\'", '').strip("'").split())
     sys.exit(f'error: an override names a config field that does not exist: {detail}')
+  except Exception as e:  # pylint: disable=broad-except  # The config file itself failed to load.
+    sys.exit(f'error: the --config file could not be loaded: {type(e).__name__}: {" ".join(str(e).split())[:300]}')
+  path = flags.FLAGS['config'].config_filename
+  if path is not None and not os.path.isfile(path):
+    sys.exit(f'error: --config={path} is not a file; name a config file such as configs/mnist.py.')
+  if path is not None:
+    try:
+      CONFIG.value.task  # pylint: disable=pointless-statement  # A config file that failed to load raises here.
+    except Exception as e:  # pylint: disable=broad-except
+      sys.exit(f'error: --config={path} could not be loaded: {" ".join(str(e).split())[-300:]}')
+  return rest
 
 
 def main(argv: list[str]) -> None:
@@ -31,11 +42,12 @@ def main(argv: list[str]) -> None:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   try:
+    config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed or started.
+    workdir.check_continues(CONFIG.value, WORKDIR.value)
     distributed.initialize()
     logging.info('JAX devices: %s', jax.devices())
     train.train_and_evaluate(CONFIG.value, WORKDIR.value)
   except UserError as e:
-    logging.error('%s', e)
     sys.exit(f'error: {e}')
   except jax.errors.JaxRuntimeError as e:
     if jax.process_count() == 1:

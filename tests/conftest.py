@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
+from deeplearn.classification import defaults as classification_defaults
 from deeplearn.core import checkpoints, config as defaults
 from deeplearn.data import datasets
 
@@ -118,4 +119,4 @@ def killed_after_checkpoint(stop_step: int):
 
 @pytest.fixture
 def make_config(data_dir):
-  return lambda **overrides: tiny_config(defaults.classification_config(), data_dir, **overrides)
+  return lambda **overrides: tiny_config(classification_defaults.classification_config(), data_dir, **overrides)

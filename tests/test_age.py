@@ -14,9 +14,9 @@ import pytest
 import tensorflow_datasets as tfds
 from PIL import Image
 
-from deeplearn.age import score_checkpoints as age_checkpoints, task as age
-from deeplearn.classification import comparison, task as classification
-from deeplearn.core import checkpoints, config as defaults, history, train
+from deeplearn.age import defaults as age_defaults, score_checkpoints as age_checkpoints, task as age
+from deeplearn.classification import comparison, defaults as classification_defaults, task as classification
+from deeplearn.core import checkpoints, history, train
 from deeplearn.core.errors import UserError
 from deeplearn.data import datasets, utk_face
 from tests.conftest import load_config, tiny_config
@@ -152,20 +152,20 @@ def test_age_heads_turn_outputs_into_ages_and_losses():
 
 
 def test_unknown_head_is_a_clear_error():
-  config = defaults.age_config()
+  config = age_defaults.age_config()
   config.head_name = 'bins'
   with pytest.raises(UserError, match="config.head_name='bins' is unknown"):
     age.create_model(config)
 
 
 def test_head_fields_of_another_head_are_a_clear_error():
-  config = defaults.age_config()
+  config = age_defaults.age_config()
   config.head_name = 'regression'  # config.head still holds the distribution head's fields.
   with pytest.raises(UserError, match="does not suit the 'regression' head"):
     age.create_model(config)
 
 
-MODELS = {'original_cnn': defaults.original_cnn(kernel_size=5, stride=4),
+MODELS = {'original_cnn': classification_defaults.original_cnn(kernel_size=5, stride=4),
           'resnet': ml_collections.ConfigDict(dict(widths=(8, 16)))}
 HEADS = {'regression': ml_collections.ConfigDict(dict(shift=33.0, scale=20.0)),
          'distribution': ml_collections.ConfigDict(dict(max_age=116, label_sigma=2.0))}
@@ -174,7 +174,7 @@ HEADS = {'regression': ml_collections.ConfigDict(dict(shift=33.0, scale=20.0)),
 @pytest.mark.parametrize('model,head', [('original_cnn', 'regression'), ('resnet', 'regression'),
                                         ('resnet', 'distribution')])
 def test_train_step_lowers_the_mae_on_a_fixed_batch(model, head):
-  config = defaults.age_config()
+  config = age_defaults.age_config()
   config.model_name, config.model, config.head_name, config.head = model, MODELS[model], head, HEADS[head]
   config.image_size = 32
   state = classification.state_initializer(age.create_model(config), optax.adam(1e-2), (32, 32, 3))(
@@ -255,7 +255,7 @@ def test_gender_transfer_config_starts_from_the_age_backbone_and_plots_both(trai
   saved = checkpoints.restore_latest_as_saved(str(tmp_path))[0]['state']['variants']
   assert saved['finetuned']['params']['Dense_0']['kernel'].shape == (8, 2)
   assert age_params['Dense_0']['kernel'].shape == (8, 117)  # One logit per age 0..116.
-  plotted = comparison.plot_curves(history.read_scalars(str(tmp_path)), ['finetuned', 'scratch'],
+  plotted = comparison.plot_curves(history.read_scalars(str(tmp_path)), list(config.variants),
                                    1,  # 6 training images in batches of 4: one step an epoch.
                                    config.plot_metrics)['comparison']
   np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'images' / 'comparison_00000006.png')), plotted)

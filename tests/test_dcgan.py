@@ -12,7 +12,8 @@ import pytest
 import scipy.linalg
 from PIL import Image
 
-from deeplearn.core import checkpoints, config as defaults, registry, train
+from deeplearn.classification import defaults as classification_defaults
+from deeplearn.core import checkpoints, registry, train
 from deeplearn.core.errors import UserError
 from deeplearn.dcgan import metrics as generative_metrics, sample, task as dcgan
 from deeplearn.models.dcgan import Discriminator, Generator
@@ -103,8 +104,9 @@ def test_scores_are_zero_for_one_distribution_large_for_noise_and_exact_on_batch
 def classifier_workdir(data_dir, tmp_path_factory):
   """A finished (tiny) classification run, as `fid_classifier_workdir` names one."""
   path = str(tmp_path_factory.mktemp('classifier'))
-  train.train_and_evaluate(tiny_config(defaults.classification_config(), data_dir, model_name='original_cnn',
-                                         model=defaults.original_cnn()), path)
+  config = tiny_config(classification_defaults.classification_config(), data_dir, model_name='original_cnn',
+                       model=classification_defaults.original_cnn())
+  train.train_and_evaluate(config, path)
   return path
 
 
@@ -116,8 +118,10 @@ def dcgan_config(data_dir, **overrides):
 def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_workdir, tmp_path):
   config = dcgan_config(data_dir, fid_classifier_workdir=classifier_workdir)
   summary = train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
-  assert set(summary) == {'eval/fid', 'eval/inception_score', 'eval/class_entropy'}
+  assert set(summary) == {f'{split}/{name}' for split in ('eval', 'test')
+                          for name in ('fid', 'inception_score', 'class_entropy')}
   assert summary['eval/fid'] > 0 and 1.0 <= summary['eval/inception_score'] <= 10.0
+  assert summary['eval/fid'] != summary['test/fid']  # Against training images, then against the test images.
   grids = sorted(glob.glob(str(tmp_path / 'unbroken' / 'images' / 'samples_*.png')))
   assert [os.path.basename(g) for g in grids] == ['samples_00000003.png', 'samples_00000006.png']
   assert Image.open(grids[-1]).size == (2 + 2 * 30, 2 + 2 * 30)  # A 2x2 grid of 28x28 digits.
@@ -141,7 +145,7 @@ def test_missing_classifier_checkpoint_is_a_clear_error_before_training(data_dir
     registry.get_task(config, str(tmp_path / 'run'))
   (tmp_path / 'empty').mkdir()
   (tmp_path / 'empty' / 'config.json').write_text(
-      defaults.classification_config().to_json())
+      classification_defaults.classification_config().to_json())
   with pytest.raises(UserError, match='holds no checkpoint'):
     train.train_and_evaluate(dcgan_config(data_dir, fid_classifier_workdir=str(tmp_path / 'empty')),
                              str(tmp_path / 'run'))

@@ -94,6 +94,17 @@ def test_bucketed_batches_pad_little_cover_each_bucket_and_repeat_per_seed():
   np.testing.assert_array_equal(again(5)['tokens'], batches(5)['tokens'])
 
 
+def test_unmasked_padding_changes_the_logit_as_in_the_notebook():
+  tokens, lengths = np.array([[5, 6, 7, 0, 0, 0, 0, 0]]), np.array([3])
+  masked = TextClassifier(50, 8, (8,), 8)
+  variables = masked.init(jax.random.key(0), tokens, lengths)
+  unmasked = masked.clone(mask_padding=False)
+  # Unmasked, the model reads all 8 positions: as if the review were 8 tokens long.
+  np.testing.assert_allclose(unmasked.apply(variables, tokens, lengths), masked.apply(variables, tokens, np.array([8])),
+                             rtol=1e-6)
+  assert not np.allclose(unmasked.apply(variables, tokens, lengths), masked.apply(variables, tokens, lengths))
+
+
 @pytest.mark.parametrize('as_tarball', [True, False], ids=['tarball', 'folder'])
 def test_offline_build_from_the_acl_imdb_tree(as_tarball, tmp_path):
   write_acl_imdb(str(tmp_path / 'raw'), as_tarball)
@@ -123,7 +134,7 @@ def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_di
                        **{'model.embedding_features': 8, 'model.lstm_features': (8,), 'model.dense_features': 8})
   workdir = str(tmp_path / 'run')
   summary = train.train_and_evaluate(config, workdir)
-  assert set(summary) == {'eval/loss', 'eval/accuracy'}
+  assert set(summary) == {'eval/loss', 'eval/accuracy', 'test/loss', 'test/accuracy'}
   saved = open(os.path.join(workdir, tokenizer.FILE_NAME)).read()
   config.num_train_steps = 9
   summary = train.train_and_evaluate(config, workdir)

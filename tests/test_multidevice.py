@@ -13,12 +13,12 @@ SCRIPT = '''
 import json, shutil, sys
 import jax, numpy as np
 from deeplearn.core import checkpoints
-from deeplearn.core import config as defaults
 from deeplearn.core import train
+from deeplearn.classification import defaults as classification_defaults
 from tests.conftest import tiny_config
 summaries = []
 for run in json.loads(sys.argv[1]):  # Runs in order: [{"config": {...}, "workdir", "out", "copy_to"?}, ...]
-  config = tiny_config(defaults.classification_config(), **run['config'])
+  config = tiny_config(classification_defaults.classification_config(), **run['config'])
   summaries.append(train.train_and_evaluate(config, run['workdir']))
   params = checkpoints.create_manager(run['workdir'], 3).restore(None)['state']['params']
   np.savez(run['out'], *jax.tree.leaves(params))

@@ -1,7 +1,9 @@
 """End-to-end runs of the generic loop on the tiny fixtures: configs, resume, corrupt checkpoints, NaN."""
 
 import glob
+import json
 import os
+import re
 
 import jax
 import jax.numpy as jnp
@@ -10,8 +12,8 @@ import pytest
 
 from deeplearn.classification import task as classification_task
 from deeplearn.classification.task import ClassificationMetrics
-from deeplearn.core import checkpoints, registry, runs, train
-from deeplearn.core.errors import NonFiniteLossError
+from deeplearn.core import checkpoints, registry, runs, train, workdir
+from deeplearn.core.errors import NonFiniteLossError, UserError
 from deeplearn.data import augment
 from deeplearn.regression.task import RegressionMetrics
 from tests.conftest import killed_after_checkpoint, load_config, tiny_config
@@ -51,12 +53,14 @@ def predicted_labels(run: runs.Run, images: np.ndarray) -> np.ndarray:
 def test_config_runs_end_to_end(path, data_dir, tmp_path):
   config = tiny_config(load_config(path), data_dir)
   summary = train.train_and_evaluate(config, str(tmp_path))
-  assert set(summary) == {'eval/loss', 'eval/accuracy'}
-  # The loop's accuracy over the padded, masked eval batches is the final model's over the whole split.
+  assert set(summary) == {'eval/loss', 'eval/accuracy', 'test/loss', 'test/accuracy'}
+  # The loop's accuracy over the padded, masked batches of each split is the final model's over the whole split.
   run = runs.load(str(tmp_path))
   assert run.step == 6
-  split = classification_task.load_split(config, config.eval_split)
-  assert summary['eval/accuracy'] == pytest.approx(np.mean(predicted_labels(run, split['image']) == split['label']))
+  for prefix, split_name in (('eval', config.eval_split), ('test', config.test_split)):
+    split = classification_task.load_split(config, split_name)
+    accuracy = np.mean(predicted_labels(run, split['image']) == split['label'])
+    assert summary[f'{prefix}/accuracy'] == pytest.approx(accuracy)
   assert glob.glob(str(tmp_path / 'events.out.tfevents.*'))
   assert sorted(checkpoints.create_manager(str(tmp_path), 3).all_steps()) == [3, 6]
 
@@ -129,3 +133,41 @@ def test_a_step_that_does_not_advance_the_step_counter_is_refused(make_config, t
   monkeypatch.setattr(registry, 'get_task', get_task)
   with pytest.raises(TypeError, match='took state.step from 0 to 0; it must advance it by exactly one'):
     train.train_and_evaluate(make_config(), str(tmp_path))
+
+
+def snapshot(folder) -> dict[str, tuple[float, bytes]]:
+  """Every file under `folder` with its modification time and bytes."""
+  return {str(path): (path.stat().st_mtime, path.read_bytes()) for path in sorted(folder.rglob('*')) if path.is_file()}
+
+
+@pytest.mark.parametrize('overrides,named', [
+    ({'seed': 7}, 'seed 0 -> 7'),
+    ({'model.widths': (8, 16)}, 'model.widths [4, 8] -> [8, 16]'),
+    ({'batch_size': 8, 'optimizer.learning_rate': 0.1}, 'batch_size 16 -> 8, optimizer.learning_rate 0.003 -> 0.1'),
+])
+def test_a_config_that_would_not_continue_the_run_is_refused_and_nothing_changes(
+    make_config, tmp_path, overrides, named):
+  train.train_and_evaluate(make_config(), str(tmp_path))
+  before = snapshot(tmp_path)
+  with pytest.raises(UserError, match=f'holds a run with another config: {re.escape(named)}\\. '):
+    train.train_and_evaluate(make_config(**overrides), str(tmp_path))
+  assert snapshot(tmp_path) == before
+  assert runs.load(str(tmp_path)).step == 6  # Still a whole run for the tools.
+
+
+def test_a_longer_run_continues_and_each_start_is_recorded(make_config, tmp_path):
+  train.train_and_evaluate(make_config(), str(tmp_path))
+  train.train_and_evaluate(make_config(num_train_steps=9, eval_every_steps=9), str(tmp_path))
+  assert checkpoints.saved_steps(str(tmp_path))[-1] == 9
+  starts = [json.loads(line) for line in (tmp_path / workdir.STARTS_FILE).read_text().splitlines()]
+  assert [(start['step'], start['config']['num_train_steps']) for start in starts] == [(0, 6), (6, 9)]
+
+
+def test_a_checkpoint_of_another_state_is_an_error_and_is_not_set_aside(make_config, tmp_path):
+  train.train_and_evaluate(make_config(), str(tmp_path))
+  manager = checkpoints.create_manager(str(tmp_path), 3)
+  other = {'state': {'params': jnp.zeros((3, 3))}, 'rng': jnp.zeros(2, jnp.uint32)}
+  with pytest.raises(UserError, match='The checkpoint at step 6 .* holds another state than this config makes'):
+    checkpoints.restore_latest(manager, other)
+  assert checkpoints.saved_steps(str(tmp_path)) == [3, 6]
+  assert not glob.glob(str(tmp_path / 'checkpoints' / '*unreadable*'))

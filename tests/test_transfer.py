@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from deeplearn.classification import task as classification, transfer
+from deeplearn.classification import defaults as classification_defaults, task as classification, transfer
 from deeplearn.core import config as defaults, train
 from deeplearn.core.errors import UserError
 from deeplearn.models import mobilenet_v2
@@ -39,7 +39,7 @@ def test_mobilenet_v2_computes_what_keras_computes_with_converted_weights(alpha,
 
 
 def _config(**transfer_fields):
-  config = defaults.classification_config()
+  config = classification_defaults.classification_config()
   config.model_name, config.model = 'resnet', ml_collections.ConfigDict(dict(widths=(4, 8)))
   config.num_classes, config.optimizer = 3, defaults.optimizer_config('adam', 1e-2)
   config.transfer.update(source='unused', backbone=r'^(?!Dense_0/)', **transfer_fields)

@@ -16,7 +16,8 @@ T = TypeVar('T')
 def create_manager(workdir: str, max_to_keep: int) -> ocp.CheckpointManager:
   return ocp.CheckpointManager(
       os.path.abspath(os.path.join(workdir, 'checkpoints')),
-      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True))
+      options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
+      item_handlers=ocp.StandardCheckpointHandler())
 
 
 def abstract_like(tree: T) -> T:
@@ -34,16 +35,38 @@ def _set_aside(manager: ocp.CheckpointManager, step: int) -> str:
   return aside
 
 
+def _shapes(tree: Any) -> list[tuple[tuple[int, ...], str]]:
+  """The (shape, dtype) of every array in `tree`, sorted: comparable whatever the containers' types."""
+  return sorted((tuple(x.shape), str(x.dtype)) for x in jax.tree.leaves(tree))
+
+
+def check_matches(manager: ocp.CheckpointManager, step: int, target: Any) -> None:
+  """A `UserError` if the checkpoint at `step` holds arrays other than `target`'s: another model or optimiser.
+
+  Reading the checkpoint's metadata may fail on a corrupt checkpoint; that error propagates.
+  """
+  saved, wanted = _shapes(manager.item_metadata(step)), _shapes(target)
+  if saved != wanted:
+    difference = next(((a, b) for a, b in zip(saved, wanted) if a != b), (len(saved), len(wanted)))
+    raise UserError(f'The checkpoint at step {step} in {manager.directory} holds another state than this config '
+                    f'makes (first difference: {difference[0]} saved, {difference[1]} now); it is kept as it is. '
+                    'Train this config in a new --workdir.')
+
+
 def restore_latest(manager: ocp.CheckpointManager, target: T) -> tuple[T, int | None]:
   """The newest readable checkpoint restored onto `target`'s layout, and its step; `target` itself when none exist.
 
-  An unreadable newest checkpoint (corrupt, half-written) is warned about, set aside and
-  the one before is tried. If none can be read, the run stops rather than overwrite them.
+  An unreadable newest checkpoint (corrupt, half-written) is warned about, set aside and the one
+  before is tried; if none can be read, the run stops rather than overwrite them. A readable
+  checkpoint of another state (another model, another optimiser) is an error and stays untouched.
   """
   steps = sorted(manager.all_steps(), reverse=True)
   for step in steps:
     try:
+      check_matches(manager, step, target)
       restored = manager.restore(step, args=ocp.args.StandardRestore(abstract_like(target)))
+    except UserError:
+      raise
     except Exception as e:  # pylint: disable=broad-except
       aside = _set_aside(manager, step)
       logging.warning('Checkpoint at step %d is unreadable (%s: %s); moved it to %s and trying the one before.',

@@ -15,7 +15,9 @@ from absl import logging
 from clu import metric_writers, metrics, periodic_actions
 from jax.sharding import Mesh
 
-from deeplearn.core import checkpoints, history, images, input_pipeline, parallel, registry, workdir as workdir_lib
+from deeplearn.core import (
+    checkpoints, config as config_lib, history, images, input_pipeline, parallel, registry, workdir as workdir_lib
+)
 from deeplearn.core.errors import NonFiniteLossError
 from deeplearn.core.input_pipeline import Batch
 from deeplearn.core.task import EvalSplit, EvalStep, Task
@@ -150,11 +152,12 @@ def initial_state_and_rng(task: Task, seed: jax.Array) -> dict[str, Any]:
 
 def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[str, float]:
   """Trains `config.task` in `workdir`, resuming from its latest checkpoint; returns the final eval metrics."""
+  config_lib.validate(config)
+  workdir_lib.check_continues(config, workdir)
   mesh = parallel.make_mesh()
   parallel.check_batch_size(config.batch_size, mesh, 'batch_size')
   parallel.check_batch_size(config.eval_batch_size, mesh, 'eval_batch_size')
   task = registry.get_task(config, workdir)
-  workdir_lib.save_config(config, workdir)
 
   replicated = parallel.replicated(mesh)
   manager = checkpoints.create_manager(workdir, config.max_checkpoints_to_keep)
@@ -165,6 +168,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   start_step = int(state.step)
   if last_checkpoint is not None:
     logging.info('Resuming from the checkpoint at step %d.', start_step)
+  else:
+    logging.info('No checkpoint in %s: training from step 0.', workdir)
+  workdir_lib.record_start(config, workdir, start_step)
 
   train_step = jit_train_step(task, mesh, config.batches_per_transfer)
   eval_step = jax.jit(task.eval_step, out_shardings=replicated) if task.eval_step else None

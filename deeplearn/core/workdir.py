@@ -1,22 +1,73 @@
-"""What a run keeps in its workdir besides checkpoints: the config it was trained with."""
+"""What a run keeps in its workdir besides checkpoints: the config it was trained with, and each start's."""
 
+import datetime
 import json
 import os
+from typing import Any
 
 import jax
 import ml_collections
 
+from deeplearn.core.config import flatten
 from deeplearn.core.errors import UserError
 
 CONFIG_FILE = 'config.json'
+STARTS_FILE = 'starts.jsonl'  # One line per start of the run: when, and the config it was started with.
+# Fields a run may change between starts: how long it trains, how often it reports, where data lives.
+# Everything else shapes the model, its state or its data, and a changed value would not continue the run.
+CHANGEABLE_FIELDS = {'num_epochs', 'num_train_steps', 'log_every_steps', 'eval_every_steps',
+                     'checkpoint_every_steps', 'max_checkpoints_to_keep', 'batches_per_transfer', 'eval_batch_size',
+                     'data_dir', 'manual_dir', 'fid_classifier_workdir', 'num_fid_samples'}
+
+_MOST_NAMED = 5  # Differing fields named in the error.
 
 
-def save_config(config: ml_collections.ConfigDict, workdir: str) -> None:
-  """Writes the run's config (process 0 only), so tools can rebuild its model from the workdir alone."""
+def check_folder(workdir: str) -> None:
+  if os.path.exists(workdir) and not os.path.isdir(workdir):
+    raise UserError(f'--workdir={workdir} is a file; name a folder: a new one, or that of a run to continue.')
+
+
+def _as_json(config: ml_collections.ConfigDict) -> dict[str, Any]:
+  return json.loads(config.to_json_best_effort())
+
+
+def check_continues(config: ml_collections.ConfigDict, workdir: str) -> None:
+  """A `UserError`, before anything is touched, if `workdir` holds a run that `config` would not continue.
+
+  `config` may differ from the run's own only in `CHANGEABLE_FIELDS`.
+  """
+  check_folder(workdir)
+  path = os.path.join(workdir, CONFIG_FILE)
+  if not os.path.exists(path):
+    return
+  with open(path) as f:
+    saved = flatten(ml_collections.ConfigDict(json.load(f)))
+  now = flatten(ml_collections.ConfigDict(_as_json(config)))
+  differing = sorted(name for name in saved.keys() | now.keys()
+                     if saved.get(name) != now.get(name) and name.rsplit('.', 1)[-1] not in CHANGEABLE_FIELDS)
+  if 'task' in differing:
+    raise UserError(f'{workdir} holds a {saved["task"]!r} run and this config trains {now["task"]!r}; train it in a '
+                    'new --workdir.')
+  if differing:
+    changes = ', '.join(f'{name} {saved.get(name, "(none)")!r} -> {now.get(name, "(none)")!r}'
+                        for name in differing[:_MOST_NAMED])
+    if len(differing) > _MOST_NAMED:
+      changes += f' and {len(differing) - _MOST_NAMED} more'
+    raise UserError(f'{workdir} holds a run with another config: {changes}. These shape the model, its state or its '
+                    'data, so the run cannot continue with them; train in a new --workdir, or drop those overrides '
+                    f'to continue this run (its config: {path}).')
+
+
+def record_start(config: ml_collections.ConfigDict, workdir: str, step: int) -> None:
+  """Writes the config (process 0), so tools can rebuild the model from the workdir, and logs this start."""
   if jax.process_index() == 0:
     os.makedirs(workdir, exist_ok=True)
     with open(os.path.join(workdir, CONFIG_FILE), 'w') as f:
       f.write(config.to_json_best_effort(indent=2))
+    start = {'time': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), 'step': step,
+             'config': _as_json(config)}
+    with open(os.path.join(workdir, STARTS_FILE), 'a') as f:
+      f.write(json.dumps(start) + '\n')
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:

@@ -1,7 +1,8 @@
 """DCGAN on MNIST: one pure step trains the generator and the discriminator together, as the original did.
 
 Evaluation renders a grid from a fixed noise batch and, when `config.fid_classifier_workdir` names
-a trained classifier, scores 10,000 generated digits against the test split (`generative_metrics`).
+a trained classifier, scores 10,000 generated digits against 10,000 training images (`eval/*`, what
+recipes are chosen on) and, once at the end, against the test images (`test/*`).
 """
 
 import functools
@@ -20,7 +21,7 @@ from clu import metrics
 from deeplearn import models
 from deeplearn.core import images, optimizers, runs
 from deeplearn.core.input_pipeline import Batch
-from deeplearn.core.task import Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches
+from deeplearn.core.task import EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import augment, datasets
 from deeplearn.dcgan import metrics as generative_metrics
@@ -172,14 +173,17 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   batches = shuffled_batches(config, lambda split: {
       'image': datasets.load_split(config.dataset, split, **loader_kwargs(config))['image']})
   steps = num_train_steps(config, batches.steps_per_epoch)
-  eval_splits = {}
+  eval_splits, final_eval_splits = {}, {}
   eval_step_fn = None
   if classifier is not None:
-    test = datasets.load_split(config.dataset, config.eval_split, **loader_kwargs(config))
-    count = min(config.num_fid_samples, len(test['image']))
-    eval_splits['eval'] = eval_split({'image': test['image'][:count],
-                                      'noise': fixed_noise(config.seed, _EVAL_NOISE_STREAM, count, config.noise_dim)},
-                                     config)
+    def scored_split(split: str) -> EvalSplit:
+      """The first `num_fid_samples` images of `split`, each beside a fixed noise vector to generate from."""
+      images = datasets.load_split(config.dataset, split, **loader_kwargs(config))['image'][:config.num_fid_samples]
+      noise = fixed_noise(config.seed, _EVAL_NOISE_STREAM, len(images), config.noise_dim)
+      return eval_split({'image': images, 'noise': noise}, config)
+    eval_splits['eval'] = scored_split(config.eval_split)
+    if config.test_split:
+      final_eval_splits['test'] = scored_split(config.test_split)
     eval_step_fn = functools.partial(eval_step, classifier_apply=classifier.model.apply,
                                      classifier_variables=classifier.variables)
   grid_noise = fixed_noise(config.seed, _GRID_NOISE_STREAM, config.num_grid_samples, config.noise_dim)
@@ -193,6 +197,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       eval_step=eval_step_fn,
       train_batches=batches,
       eval_splits=eval_splits,
+      final_eval_splits=final_eval_splits,
       num_train_steps=steps,
       eval_images=functools.partial(sample_grid, noise=grid_noise),
   )

@@ -15,7 +15,7 @@ from deeplearn import models
 from deeplearn.core import input_pipeline, optimizers
 from deeplearn.core.errors import UserError
 from deeplearn.core.input_pipeline import Batch
-from deeplearn.core.task import Task, loader_kwargs, num_train_steps
+from deeplearn.core.task import EvalSplit, Task, loader_kwargs, num_train_steps
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import datasets
 from deeplearn.imdb import tokenizer
@@ -96,8 +96,14 @@ def load_tokenizer(config: ml_collections.ConfigDict, workdir: str, train_texts:
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
-  test = datasets.load_split(config.dataset, config.eval_split, **loader_kwargs(config))
   subwords = load_tokenizer(config, workdir, train['text'])
+
+  def eval_split(split: str) -> EvalSplit:
+    """A split's reviews in length-sorted batches: every review once, little padding."""
+    arrays = datasets.load_split(config.dataset, split, **loader_kwargs(config))
+    return input_pipeline.length_sorted_batches(encode(subwords, arrays['text'], config.max_length),
+                                                arrays['label'], config.eval_batch_size, config.pad_multiple)
+
   batches = input_pipeline.BucketedBatches(
       encode(subwords, train['text'], config.max_length), train['label'], config.batch_size,
       tuple(config.bucket_boundaries), config.pad_multiple, config.seed, jax.process_index(), jax.process_count())
@@ -108,8 +114,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       train_step=train_step,
       eval_step=eval_step,
       train_batches=batches,
-      eval_splits={'eval': input_pipeline.length_sorted_batches(
-          encode(subwords, test['text'], config.max_length), test['label'], config.eval_batch_size,
-          config.pad_multiple)},
+      eval_splits={'eval': eval_split(config.eval_split)},
+      final_eval_splits={'test': eval_split(config.test_split)},
       num_train_steps=steps,
   )

@@ -45,9 +45,14 @@ class TextClassifier(nn.Module):
   dropout_rate: float = 0.0
   pooling: str = 'final'
   embedding_dropout_rate: float = 0.0  # Drops whole embedding features of a review, at every position.
+  # False reads the padding as tokens, as the notebook's Keras model did: both LSTMs run over the whole
+  # padded row (the backward one starts in the padding) and the pooling sees every position.
+  mask_padding: bool = True
 
   @nn.compact
   def __call__(self, tokens: jax.Array, lengths: jax.Array, train: bool = False) -> jax.Array:
+    if not self.mask_padding:
+      lengths = jnp.full_like(lengths, tokens.shape[1])
     x = nn.Embed(self.vocab_size, self.embedding_features)(tokens)
     x = nn.Dropout(self.embedding_dropout_rate, broadcast_dims=(1,), deterministic=not train)(x)
     for features in self.lstm_features:

@@ -1,39 +1,29 @@
-"""The TensorFlow DCGAN tutorial on MNIST, as the original trained it (its 100 epochs are `num_epochs`).
+"""The DCGAN tutorial's networks with the DCGAN paper's optimiser and an average of the generator's weights.
 
-Set `fid_classifier_workdir` to a finished `configs/mnist.py` run to score the digits (FID,
-Inception Score, class entropy) at every eval.
+Batch 64 (four times the updates per epoch of the tutorial's 256, at the same cost per image), Adam
+2e-4 with beta1 = 0.5 for both networks (Radford et al., 2016), and samples drawn from an exponential
+moving average of the generator's weights (decay 0.999). Architecture as `configs/dcgan_original.py`.
+6 epochs: about 40 minutes on a 2-core CPU (of them about 10 for the evaluations), FID scored with a
+`configs/mnist.py` classifier.
+
+  python -m deeplearn.main --config=configs/dcgan.py --workdir=runs/dcgan --config.data_dir=data/tfds \
+      --config.manual_dir=../shared/data/mnist --config.fid_classifier_workdir=runs/mnist
 """
-
-import ml_collections
 
 from deeplearn.core import config as defaults
 
+STEPS_PER_EPOCH = 60_000 // 64
+
 
 def get_config():
-  config = defaults.base_config()
-  config.task = 'dcgan'
-  config.dataset = 'mnist'
-  config.train_split = 'train'
-  # FID at every evaluation is against training images (recipes are chosen on it); the test images score
-  # the final figures once, at the end (test/*).
-  config.eval_split = 'train'
-  config.test_split = 'test'
-  config.batch_size = 256
-  config.eval_batch_size = 1000
-  config.num_epochs = 100
-  config.log_every_steps = 50
-  config.eval_every_steps = 234  # An epoch: 60,000 // 256 steps.
-  config.checkpoint_every_steps = 234
-
-  config.noise_dim = 100
-  config.generator = ml_collections.ConfigDict(dict(
-      features=(256, 128, 64), kernel_size=5, leaky_slope=0.3, batch_norm_momentum=0.99))
-  config.discriminator = ml_collections.ConfigDict(dict(
-      features=(64, 128), kernel_size=5, leaky_slope=0.3, dropout_rate=0.3))
-  config.generator_optimizer = defaults.optimizer_config('adam', 1e-4, b1=0.9)
-  config.discriminator_optimizer = defaults.optimizer_config('adam', 1e-4, b1=0.9)
-
-  config.num_grid_samples = 16  # The original's 4x4 grid.
-  config.fid_classifier_workdir = ''  # A classification run's workdir; empty turns the scores off.
-  config.num_fid_samples = 10_000  # Generated images scored against as many test images.
+  config = defaults.beside(__file__, 'dcgan_original')
+  config.batch_size = 64
+  config.num_epochs = 6
+  config.generator_optimizer = defaults.optimizer_config('adam', 2e-4, b1=0.5)
+  config.discriminator_optimizer = defaults.optimizer_config('adam', 2e-4, b1=0.5)
+  config.ema_decay = 0.999
+  config.num_grid_samples = 64
+  config.log_every_steps = 200
+  config.eval_every_steps = STEPS_PER_EPOCH
+  config.checkpoint_every_steps = STEPS_PER_EPOCH
   return config

@@ -13,11 +13,11 @@ import scipy.linalg
 from PIL import Image
 
 from deeplearn.classification import defaults as classification_defaults
-from deeplearn.core import checkpoints, registry, train
+from deeplearn.core import checkpoints, history, registry, train
 from deeplearn.core.errors import UserError
 from deeplearn.dcgan import metrics as generative_metrics, sample, task as dcgan
 from deeplearn.models.dcgan import Discriminator, Generator
-from tests.conftest import killed_after_checkpoint, load_config, tiny_config
+from tests.conftest import NUM_TRAIN, killed_after_checkpoint, load_config, tiny_config
 
 DCGAN_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'dcgan.py')
 
@@ -41,6 +41,30 @@ def test_train_step_updates_both_networks_and_their_batch_statistics():
                    (state.discriminator.params, new_state.discriminator.params),
                    (state.generator.batch_stats, new_state.generator.batch_stats)):
     assert all(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(old), jax.tree.leaves(new)))
+
+
+def test_generator_average_is_what_its_definition_says():
+  state, decay = small_state(), 0.9
+  batch = {'image': np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)}
+  step = jax.jit(functools.partial(dcgan.train_step, noise_dim=10, ema_decay=decay))
+  expected = state.generator.params
+  for i in range(3):
+    state, _ = step(state, batch, jax.random.key(i))
+    expected = jax.tree.map(lambda average, new: decay * average + (1 - decay) * new, expected, state.generator.params)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7), state.generator_ema, expected)
+  assert not np.allclose(state.generator_ema['Dense_0']['kernel'], state.generator.params['Dense_0']['kernel'])
+
+
+def test_samplers_recompute_batchnorm_statistics_so_eval_mode_draws_what_train_mode_draws():
+  state = small_state()
+  noise = jax.random.normal(jax.random.key(2), (64, 10))
+  generator = Generator((8, 4, 4))
+  parts = dcgan.samplers(state, generator=generator, statistics_noise=noise, ema_decay=0.5)
+  assert set(parts) == {dcgan.SAMPLER, dcgan.RAW}
+  # The running statistics start at mean 0, variance 1 and lag the weights; recomputed, they are the batch's.
+  train_mode, _ = generator.apply(state.generator.variables(), noise, train=True, mutable=['batch_stats'])
+  np.testing.assert_allclose(dcgan.generate(parts[dcgan.RAW], noise), train_mode, rtol=1e-4, atol=1e-5)
+  assert not np.allclose(dcgan.generate(state.generator, noise), train_mode, atol=1e-3)
 
 
 def test_generator_draws_28x28_images_in_range_from_its_running_statistics():
@@ -112,20 +136,26 @@ def classifier_workdir(data_dir, tmp_path_factory):
 
 def dcgan_config(data_dir, **overrides):
   return tiny_config(load_config(DCGAN_CONFIG), data_dir, num_grid_samples=4, num_fid_samples=20,
+                     num_statistics_samples=32, ema_decay=0.5,
                      **{'generator.features': (8, 4, 4), 'discriminator.features': (4, 8)}, **overrides)
 
 
 def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_workdir, tmp_path):
   config = dcgan_config(data_dir, fid_classifier_workdir=classifier_workdir)
   summary = train.train_and_evaluate(config, str(tmp_path / 'unbroken'))
-  assert set(summary) == {f'{split}/{name}' for split in ('eval', 'test')
+  assert set(summary) == {f'{split}/{sampler}{name}' for split in ('eval', 'test') for sampler in ('', 'raw/')
                           for name in ('fid', 'inception_score', 'class_entropy')}
+  assert summary['eval/fid'] != summary['eval/raw/fid']  # The averaged generator and the raw one.
   assert summary['eval/fid'] > 0 and 1.0 <= summary['eval/inception_score'] <= 10.0
   assert summary['eval/fid'] != summary['test/fid']  # Against training images, then against the test images.
   grids = sorted(glob.glob(str(tmp_path / 'unbroken' / 'images' / 'samples_*.png')))
   assert [os.path.basename(g) for g in grids] == ['samples_00000003.png', 'samples_00000006.png']
   assert Image.open(grids[-1]).size == (2 + 2 * 30, 2 + 2 * 30)  # A 2x2 grid of 28x28 digits.
   assert Image.open(tmp_path / 'unbroken' / 'images' / 'samples.gif').n_frames == 2
+  scalars = history.read_scalars(str(tmp_path / 'unbroken'))
+  assert [step for step, _ in scalars['eval/fid']] == [3, 6]
+  np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'unbroken' / 'images' / 'fid_00000006.png')),
+                                dcgan.plot_fid(scalars, epoch_steps=NUM_TRAIN // 16)['fid'])
 
   with killed_after_checkpoint(stop_step=3):
     train.train_and_evaluate(config, str(tmp_path / 'resumed'))
@@ -135,8 +165,10 @@ def test_dcgan_config_trains_scores_renders_and_resumes(data_dir, classifier_wor
   jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-6),
                resumed['state'], unbroken['state'])
 
-  grid, step = sample.draw(str(tmp_path / 'resumed'), num=9, seed=0)
-  assert step == 6 and grid.shape == (2 + 3 * 30, 2 + 3 * 30, 1)
+  grid, step = sample.draw(str(tmp_path / 'resumed'), num=9, seed=0, scale=2)
+  assert step == 6 and grid.shape == (2 + 3 * 58, 2 + 3 * 58, 1)  # 3x3 digits of 56x56 pixels.
+  # The same seed draws the same digits.
+  assert np.array_equal(grid, sample.draw(str(tmp_path / 'resumed'), num=9, seed=0, scale=2)[0])
 
 
 def test_missing_classifier_checkpoint_is_a_clear_error_before_training(data_dir, tmp_path):

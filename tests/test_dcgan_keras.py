@@ -11,9 +11,9 @@ from deeplearn.models.dcgan import Discriminator, Generator
 
 NOISE_DIM, BATCH = 100, 8
 # The flax modules holding each Keras layer's trainable weights, in the Keras models' layer order.
-GENERATOR_LAYERS = ('Dense_0', 'BatchNorm_0', 'SubPixelConvTranspose_0', 'BatchNorm_1', 'SubPixelConvTranspose_1',
-                    'BatchNorm_2', 'SubPixelConvTranspose_2')
-DISCRIMINATOR_LAYERS = ('Im2ColConv_0', 'Im2ColConv_1', 'Dense_0')
+GENERATOR_LAYERS = ('Dense_0', 'BatchNorm_0', 'ConvTranspose_0', 'BatchNorm_1', 'ConvTranspose_1',
+                    'BatchNorm_2', 'ConvTranspose_2')
+DISCRIMINATOR_LAYERS = ('Conv_0', 'Conv_1', 'Dense_0')
 
 
 def tutorial_generator() -> keras.Sequential:

@@ -76,3 +76,16 @@ def test_missing_workdir_is_one_clear_error():
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
   assert result.returncode == 1
   assert 'Flag --workdir must have a value other than None' in result.stderr
+
+
+def test_every_config_loads_from_any_directory_and_is_valid(tmp_path):
+  """Configs that build on another load it by path: `--config=/abs/path/configs/X.py` works from anywhere."""
+  code = ('import glob, sys\n'
+          'from deeplearn.core import config\n'
+          'for path in sorted(glob.glob(sys.argv[1] + "/configs/*.py")):\n'
+          '  config.validate(config.from_file(path))\n'
+          '  print(path)\n')
+  result = subprocess.run([sys.executable, '-c', code, ROOT], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, PYTHONPATH=ROOT))
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert len(result.stdout.splitlines()) == len(os.listdir(os.path.join(ROOT, 'configs'))) >= 14

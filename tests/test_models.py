@@ -1,30 +1,35 @@
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
+import orbax.checkpoint as ocp
 import pytest
 
+from deeplearn import models
 from deeplearn.core.errors import UserError
 from deeplearn.models import cnn
-from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
+from deeplearn.models.layers import Conv, ConvTranspose
 
 
+@pytest.mark.parametrize('formulation', ['matmul', 'native'])
 @pytest.mark.parametrize('size', [13, 28])
 @pytest.mark.parametrize('kernel', [3, 5])
 @pytest.mark.parametrize('strides,padding', [((1, 1), 'SAME'), ((2, 2), 'SAME'), ((2, 2), 'VALID')])
-def test_im2col_conv_equals_flax_conv(size, kernel, strides, padding):
+def test_conv_equals_flax_conv_either_way(formulation, size, kernel, strides, padding):
   x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
-  ours = Im2ColConv(5, (kernel, kernel), strides, padding)
+  ours = Conv(5, (kernel, kernel), strides, padding, formulation=formulation)
   params = ours.init(jax.random.key(1), x)
   reference = nn.Conv(5, (kernel, kernel), strides, padding).apply(params, x)
   np.testing.assert_allclose(ours.apply(params, x), reference, atol=1e-5)
 
 
+@pytest.mark.parametrize('formulation', ['matmul', 'native'])
 @pytest.mark.parametrize('size', [7, 6])
 @pytest.mark.parametrize('kernel,stride', [(5, 1), (5, 2), (3, 2), (4, 2), (3, 3)])
-def test_sub_pixel_conv_transpose_equals_flax_conv_transpose_and_its_gradients(size, kernel, stride):
+def test_conv_transpose_equals_flax_conv_transpose_and_its_gradients_either_way(formulation, size, kernel, stride):
   x = jax.random.normal(jax.random.key(0), (2, size, size, 3))
-  ours = SubPixelConvTranspose(4, (kernel, kernel), (stride, stride))
+  ours = ConvTranspose(4, (kernel, kernel), (stride, stride), formulation=formulation)
   reference = nn.ConvTranspose(4, (kernel, kernel), (stride, stride), padding='SAME', use_bias=False)
   params = ours.init(jax.random.key(1), x)
   np.testing.assert_allclose(ours.apply(params, x), reference.apply(params, x), atol=1e-5)
@@ -56,6 +61,67 @@ def test_original_cnn_takes_the_kernel_initializer_everywhere_and_an_output_relu
   assert bool(jnp.all(model.clone(relu_output=True).apply({'params': params}, images) == 0))
 
 
+@pytest.mark.parametrize('name,fields,shape', [
+    ('strong_cnn', dict(widths=(4, 8)), (2, 28, 28, 1)), ('resnet', dict(widths=(4, 8)), (2, 16, 16, 3)),
+    ('original_cnn', dict(), (2, 28, 28, 1)), ('dcgan_discriminator', dict(features=(4, 8)), (2, 28, 28, 1)),
+    ('dcgan_generator', dict(features=(8, 4, 4)), (2, 100))])
+def test_a_checkpoint_of_one_conv_formulation_restores_into_the_other(name, fields, shape, tmp_path):
+  """A model trained on a CPU (matmul) predicts the same on a TPU (native), and the other way round."""
+  extra = {} if name.startswith('dcgan') else {'num_outputs': 3}
+  matmul, native = (models.create(name, ml_collections.ConfigDict(fields), conv=conv, **extra)
+                    for conv in ('matmul', 'native'))
+  x = jax.random.uniform(jax.random.key(0), shape)
+  variables = matmul.init(jax.random.key(1), x)
+  assert jax.tree.structure(variables) == jax.tree.structure(native.init(jax.random.key(1), x))
+  with ocp.StandardCheckpointer() as checkpointer:
+    checkpointer.save(tmp_path / 'saved', variables)
+  with ocp.StandardCheckpointer() as checkpointer:
+    restored = checkpointer.restore(tmp_path / 'saved', jax.tree.map(ocp.utils.to_shape_dtype_struct, variables))
+  np.testing.assert_allclose(native.apply(restored, x), matmul.apply(variables, x), rtol=1e-4, atol=1e-5)
+
+
+def test_an_unknown_conv_formulation_is_a_clear_error():
+  with pytest.raises(UserError, match="config.conv='winograd' is not one of"):
+    models.create('strong_cnn', ml_collections.ConfigDict(), conv='winograd')
+
+
 def test_unknown_kernel_initializer_is_a_clear_error():
   with pytest.raises(UserError, match="config.model.kernel_init='he' is unknown"):
     cnn.kernel_initializer('he')
+
+
+def _dot_operand_dtypes(jaxpr) -> set:
+  """The dtypes of every matmul's operands in a jaxpr, nested jaxprs (scans, jits, ...) included."""
+  dtypes = set()
+  for eqn in jaxpr.eqns:
+    if eqn.primitive.name in ('dot_general', 'conv_general_dilated'):
+      dtypes |= {v.aval.dtype for v in eqn.invars}
+    for param in eqn.params.values():
+      for sub in param if isinstance(param, (list, tuple)) else [param]:
+        if isinstance(sub, jax.extend.core.ClosedJaxpr):
+          dtypes |= _dot_operand_dtypes(sub.jaxpr)
+        elif isinstance(sub, jax.extend.core.Jaxpr):
+          dtypes |= _dot_operand_dtypes(sub)
+  return dtypes
+
+
+@pytest.mark.parametrize('name,fields,inputs', [
+    ('original_cnn', dict(), (np.zeros((2, 28, 28, 1)),)),
+    ('strong_cnn', dict(widths=(4, 8)), (np.zeros((2, 28, 28, 1)),)),
+    ('resnet', dict(widths=(4, 8)), (np.zeros((2, 16, 16, 3)),)),
+    ('mobilenet_v2', dict(alpha=0.35), (np.zeros((2, 32, 32, 3)),)),
+    ('mlp', dict(hidden=(4, 4)), (np.zeros((2, 1)),)),
+    ('text_classifier', dict(embedding_features=8, lstm_features=(8,), dense_features=8),
+     (np.ones((2, 6), np.int32), np.array([6, 3]))),
+    ('dcgan_generator', dict(features=(8, 4, 4)), (np.zeros((2, 100)),)),
+    ('dcgan_discriminator', dict(features=(4, 8)), (np.zeros((2, 28, 28, 1)),)),
+])
+def test_every_model_computes_in_bfloat16_with_float32_parameters_and_outputs(name, fields, inputs):
+  extra = {'num_outputs': 3} if name in ('original_cnn', 'strong_cnn', 'resnet', 'mobilenet_v2') else {}
+  extra |= {'vocab_size': 20} if name == 'text_classifier' else {}
+  model = models.create(name, ml_collections.ConfigDict(fields), 'bfloat16', **extra)
+  variables = model.init(jax.random.key(0), *inputs)
+  assert {x.dtype for x in jax.tree.leaves(variables)} == {jnp.dtype(jnp.float32)}
+  jaxpr = jax.make_jaxpr(lambda v: model.apply(v, *inputs))(variables).jaxpr
+  assert _dot_operand_dtypes(jaxpr) == {jnp.dtype(jnp.bfloat16)}
+  assert model.apply(variables, *inputs).dtype == jnp.float32

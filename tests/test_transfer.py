@@ -71,8 +71,8 @@ def test_backbone_stays_bit_for_bit_frozen_while_the_head_trains_then_everything
     else:
       np.testing.assert_array_equal(before, after, err_msg=name)
   state = step(state)  # Step 4: the second phase trains the backbone too.
-  assert not np.array_equal(initial['Im2ColConv_0']['kernel'],  # The stem: its gradient flows past the blocks.
-                           state.params['Im2ColConv_0']['kernel'])
+  assert not np.array_equal(initial['Conv_0']['kernel'],  # The stem: its gradient flows past the blocks.
+                           state.params['Conv_0']['kernel'])
 
 
 def test_backbone_comes_from_the_source_and_the_new_head_keeps_its_own_shape():
@@ -82,8 +82,8 @@ def test_backbone_comes_from_the_source_and_the_new_head_keeps_its_own_shape():
   config = _config()
   init = transfer.initialized_from(lambda rng: _state(config, seed=2), source, config.transfer.backbone)
   state = init(jax.random.key(0))
-  np.testing.assert_array_equal(state.params['ResidualBlock_1']['Im2ColConv_0']['kernel'],
-                                source['params']['ResidualBlock_1']['Im2ColConv_0']['kernel'])
+  np.testing.assert_array_equal(state.params['ResidualBlock_1']['Conv_0']['kernel'],
+                                source['params']['ResidualBlock_1']['Conv_0']['kernel'])
   np.testing.assert_array_equal(state.batch_stats['BatchNorm_0']['mean'], source['batch_stats']['BatchNorm_0']['mean'])
   assert state.params['Dense_0']['kernel'].shape == (8, 3)
 
@@ -93,7 +93,7 @@ def test_a_source_with_another_backbone_is_an_error_naming_the_first_mismatch():
   wide.model.widths = (4, 16)
   source = _state(wide).variables()
   target = _state(_config()).variables()
-  with pytest.raises(UserError, match=r'params/ResidualBlock_1/Im2ColConv_0/kernel has shape \(3, 3, 4, 16\) '
+  with pytest.raises(UserError, match=r'params/ResidualBlock_1/Conv_0/kernel has shape \(3, 3, 4, 16\) '
                                       r'in the transfer source but \(3, 3, 4, 8\) in this model'):
     transfer.merged(target, source, r'^(?!Dense_0/)')
   with pytest.raises(UserError, match='selects no parameter'):

@@ -108,7 +108,7 @@ class AgeMetrics(metrics.Collection):
 
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
-  return models.create(config.model_name, config.model, config.compute_dtype,
+  return models.create(config.model_name, config.model, config.compute_dtype, config.conv,
                        num_outputs=create_head(config).num_outputs)
 
 

@@ -19,6 +19,7 @@ from deeplearn.core import plots, registry
 from deeplearn.core.errors import UserError
 from deeplearn.core.history import History
 from deeplearn.core.input_pipeline import Batch
+from deeplearn.core.metrics import NamedMetrics
 from deeplearn.core.task import Task
 
 
@@ -26,18 +27,6 @@ from deeplearn.core.task import Task
 class ComparisonState:
   step: jax.Array
   variants: dict[str, Any]
-
-
-@flax.struct.dataclass
-class VariantMetrics:
-  """Each variant's metric collection; merges and computes them all, names prefixed by the variant."""
-  variants: dict[str, Any]
-
-  def merge(self, other: 'VariantMetrics') -> 'VariantMetrics':
-    return VariantMetrics({name: m.merge(other.variants[name]) for name, m in self.variants.items()})
-
-  def compute(self) -> dict[str, Any]:
-    return {f'{name}/{k}': v for name, m in self.variants.items() for k, v in m.compute().items()}
 
 
 def variant_configs(config: ml_collections.ConfigDict) -> dict[str, ml_collections.ConfigDict]:
@@ -86,14 +75,14 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
     return ComparisonState(step=jax.numpy.zeros((), jax.numpy.int32), variants={
         name: task.init_state(jax.random.fold_in(rng, i)) for i, (name, task) in enumerate(variants.items())})
 
-  def train_step(state: ComparisonState, batch: Batch, rng: jax.Array) -> tuple[ComparisonState, VariantMetrics]:
+  def train_step(state: ComparisonState, batch: Batch, rng: jax.Array) -> tuple[ComparisonState, NamedMetrics]:
     new_states, step_metrics = {}, {}
     for i, (name, task) in enumerate(variants.items()):
       new_states[name], step_metrics[name] = task.train_step(state.variants[name], batch, jax.random.fold_in(rng, i))
-    return ComparisonState(step=state.step + 1, variants=new_states), VariantMetrics(step_metrics)
+    return ComparisonState(step=state.step + 1, variants=new_states), NamedMetrics(step_metrics)
 
-  def eval_step(state: ComparisonState, batch: Batch) -> VariantMetrics:
-    return VariantMetrics({name: task.eval_step(state.variants[name], batch) for name, task in variants.items()})
+  def eval_step(state: ComparisonState, batch: Batch) -> NamedMetrics:
+    return NamedMetrics({name: task.eval_step(state.variants[name], batch) for name, task in variants.items()})
 
   def plot_history(history: History) -> Mapping[str, np.ndarray]:
     return plot_curves(history, list(variants), first.train_batches.steps_per_epoch, config.plot_metrics)

@@ -27,7 +27,8 @@ class ClassificationMetrics(metrics.Collection):
 
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
-  return models.create(config.model_name, config.model, config.compute_dtype, num_outputs=config.num_classes)
+  return models.create(config.model_name, config.model, config.compute_dtype, config.conv,
+                       num_outputs=config.num_classes)
 
 
 def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:

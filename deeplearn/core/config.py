@@ -34,7 +34,9 @@ def base_config() -> ml_collections.ConfigDict:
   # The training split is read as this many equal shards, dealt out over the processes; 0: one per process.
   # Fix it to keep a run's batches the same on any number of processes.
   config.data_shards = 0
-  config.compute_dtype = 'float32'  # or 'bfloat16' (TPUs), where the model supports it; parameters stay float32.
+  config.compute_dtype = 'float32'  # or 'bfloat16' (TPUs); parameters stay float32.
+  # How convolutions compute: 'auto' (as matmuls on CPUs, natively on GPUs and TPUs), 'matmul' or 'native'.
+  config.conv = 'auto'
   return config
 
 

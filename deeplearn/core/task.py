@@ -42,6 +42,8 @@ class Task:
     num_train_steps: how many steps the run takes.
     eval_images: state -> named `(H, W, C)` uint8 images, rendered at every eval; None renders none.
     plot_history: the run's scalar history -> named images, rendered at the end of training.
+    prepare_eval: state -> what `eval_step` and `eval_images` read instead of the state, made once per
+      evaluation (e.g. a generator's averaged weights with recomputed BatchNorm statistics); None: the state.
 
   The state is any pytree with a `step` (a flax `TrainState`, or several of them with a shared step).
   """
@@ -54,6 +56,7 @@ class Task:
   final_eval_splits: Mapping[str, EvalSplit] = dataclasses.field(default_factory=dict)
   eval_images: Callable[[Any], Mapping[str, np.ndarray]] | None = None
   plot_history: Callable[[History], Mapping[str, np.ndarray]] | None = None
+  prepare_eval: Callable[[Any], Any] | None = None
 
 
 def num_train_steps(config: ml_collections.ConfigDict, steps_per_epoch: int) -> int:

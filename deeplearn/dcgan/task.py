@@ -19,23 +19,31 @@ import optax
 from clu import metrics
 
 from deeplearn import models
-from deeplearn.core import images, optimizers, runs
+from deeplearn.core import images, optimizers, plots, runs
+from deeplearn.core.history import History
 from deeplearn.core.input_pipeline import Batch
+from deeplearn.core.metrics import NamedMetrics
 from deeplearn.core.task import EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import augment, datasets
 from deeplearn.dcgan import metrics as generative_metrics
 
 # Streams of the run's key (`jax.random.key(config.seed)`) for the fixed noise batches.
-_EVAL_NOISE_STREAM, _GRID_NOISE_STREAM = 1, 2
+_EVAL_NOISE_STREAM, _GRID_NOISE_STREAM, _STATISTICS_NOISE_STREAM = 1, 2, 3
+SAMPLER, RAW = '', 'raw'  # The generator that samples (averaged weights when ema_decay > 0), and the raw one.
 
 
 @flax.struct.dataclass
 class GANState:
-  """Both networks' states, advanced together; `step` counts joint updates."""
+  """Both networks' states, advanced together; `step` counts joint updates.
+
+  `generator_ema` is the exponential moving average of the generator's parameters (with decay 0, the
+  parameters themselves).
+  """
   step: jax.Array
   generator: TrainState
   discriminator: TrainState
+  generator_ema: Any
 
 
 @flax.struct.dataclass
@@ -46,11 +54,11 @@ class GANTrainMetrics(metrics.Collection):
 
 
 def create_generator(config: ml_collections.ConfigDict) -> nn.Module:
-  return models.create('dcgan_generator', config.generator, config.compute_dtype)
+  return models.create('dcgan_generator', config.generator, config.compute_dtype, config.conv)
 
 
 def create_discriminator(config: ml_collections.ConfigDict) -> nn.Module:
-  return models.create('dcgan_discriminator', config.discriminator, config.compute_dtype)
+  return models.create('dcgan_discriminator', config.discriminator, config.compute_dtype, config.conv)
 
 
 def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:
@@ -60,7 +68,23 @@ def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:
 
 
 def trained_variables(state: dict) -> dict:
-  return {k: state['generator'][k] for k in ('params', 'batch_stats')}
+  """The sampling generator's parameters (averaged), with the raw generator's running statistics.
+
+  `sampling_statistics` recomputes statistics that suit them, as evaluation does.
+  """
+  return {'params': state['generator_ema'], 'batch_stats': state['generator']['batch_stats']}
+
+
+def sampling_statistics(generator: nn.Module, params: Any, batch_stats: Any, noise: jax.Array) -> Any:
+  """BatchNorm statistics of `params` on `noise` (one large fixed batch), for sampling.
+
+  The running averages lag the weights early in training (momentum 0.99 remembers ~100 steps); the
+  statistics of one batch of the current weights do not. With them, eval-mode samples of `noise` are
+  what train mode gives.
+  """
+  _, updates = generator.clone(batch_norm_momentum=0.0).apply(
+      {'params': params, 'batch_stats': batch_stats}, noise, train=True, mutable=['batch_stats'])
+  return updates['batch_stats']
 
 
 def to_signed(pixels: jax.Array) -> jax.Array:
@@ -83,7 +107,8 @@ def init_state(rng: jax.Array, *, generator: nn.Module, discriminator: nn.Module
       step=jnp.zeros((), jnp.int32),
       generator=TrainState.create(apply_fn=generator.apply, params=g_vars['params'], tx=generator_tx,
                                   batch_stats=g_vars['batch_stats']),
-      discriminator=TrainState.create(apply_fn=discriminator.apply, params=d_vars['params'], tx=discriminator_tx))
+      discriminator=TrainState.create(apply_fn=discriminator.apply, params=d_vars['params'], tx=discriminator_tx),
+      generator_ema=g_vars['params'])
 
 
 @flax.struct.dataclass
@@ -126,13 +151,16 @@ def step_gradients(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: 
   return GANGradients(g_grads, d_grads, updates['batch_stats'], g_loss, d_loss, accuracy)
 
 
-def train_step(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int) -> tuple[GANState, GANTrainMetrics]:
-  """One update of both networks (`step_gradients`)."""
+def train_step(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int,
+               ema_decay: float = 0.0) -> tuple[GANState, GANTrainMetrics]:
+  """One update of both networks (`step_gradients`), and of the average of the generator's parameters."""
   grads = step_gradients(state, batch, rng, noise_dim=noise_dim)
+  generator = state.generator.apply_gradients(grads=grads.generator, batch_stats=grads.generator_batch_stats)
   new_state = GANState(
       step=state.step + 1,
-      generator=state.generator.apply_gradients(grads=grads.generator, batch_stats=grads.generator_batch_stats),
-      discriminator=state.discriminator.apply_gradients(grads=grads.discriminator))
+      generator=generator,
+      discriminator=state.discriminator.apply_gradients(grads=grads.discriminator),
+      generator_ema=optax.incremental_update(generator.params, state.generator_ema, step_size=1.0 - ema_decay))
   return new_state, GANTrainMetrics.single_from_model_output(
       generator_loss=grads.generator_loss, discriminator_loss=grads.discriminator_loss,
       discriminator_accuracy=grads.discriminator_accuracy)
@@ -143,12 +171,33 @@ def generate(generator: TrainState, noise: jax.Array) -> jax.Array:
   return generator.apply_fn(generator.variables(), noise, train=False)
 
 
-def eval_step(state: GANState, batch: Batch, *, classifier_apply: Callable,
-              classifier_variables: dict) -> generative_metrics.GenerativeMetrics:
-  """The classifier's view of the real images and of images generated from `batch['noise']`."""
-  return generative_metrics.score_batch(
-      classifier_apply, classifier_variables, augment.to_float(batch['image']),
-      to_unit(generate(state.generator, batch['noise'])), batch['mask'])
+def samplers(state: GANState, *, generator: nn.Module, statistics_noise: jax.Array,
+             ema_decay: float) -> dict[str, TrainState]:
+  """The generators evaluation samples from, each with BatchNorm statistics recomputed for its weights.
+
+  `SAMPLER` has the averaged weights; with `ema_decay > 0` the raw generator is scored beside it as `RAW`.
+  """
+  def with_statistics(params: Any) -> TrainState:
+    return state.generator.replace(params=params, batch_stats=sampling_statistics(
+        generator, params, state.generator.batch_stats, statistics_noise))
+  parts = {SAMPLER: with_statistics(state.generator_ema)}
+  if ema_decay > 0:
+    parts[RAW] = with_statistics(state.generator.params)
+  return parts
+
+
+def eval_step(samplers: dict[str, TrainState], batch: Batch, *, classifier_apply: Callable,
+              classifier_variables: dict) -> NamedMetrics:
+  """The classifier's view of the real images and of each sampler's images generated from `batch['noise']`."""
+  real = augment.to_float(batch['image'])
+  return NamedMetrics({name: generative_metrics.score_batch(
+      classifier_apply, classifier_variables, real, to_unit(generate(sampler, batch['noise'])), batch['mask'])
+      for name, sampler in samplers.items()})
+
+
+def statistics_noise(config: ml_collections.ConfigDict) -> np.ndarray:
+  """The noise batch whose BatchNorm statistics sampling uses."""
+  return fixed_noise(config.seed, _STATISTICS_NOISE_STREAM, config.num_statistics_samples, config.noise_dim)
 
 
 def fixed_noise(seed: int, stream: int, count: int, noise_dim: int) -> np.ndarray:
@@ -156,9 +205,21 @@ def fixed_noise(seed: int, stream: int, count: int, noise_dim: int) -> np.ndarra
   return np.asarray(jax.random.normal(jax.random.fold_in(jax.random.key(seed), stream), (count, noise_dim)))
 
 
-def sample_grid(state: GANState, noise: np.ndarray) -> dict[str, np.ndarray]:
-  """The grid of images generated from `noise`, for the workdir and TensorBoard."""
-  return {'samples': images.grid(np.asarray(_generate_unit(state.generator, noise)))}
+def sample_grid(samplers: dict[str, TrainState], noise: np.ndarray) -> dict[str, np.ndarray]:
+  """The grid of images the sampling generator draws from `noise`, for the workdir and TensorBoard."""
+  return {'samples': images.grid(np.asarray(_generate_unit(samplers[SAMPLER], noise)))}
+
+
+def plot_fid(history: History, epoch_steps: int) -> dict[str, np.ndarray]:
+  """FID per epoch of the sampling generator (and of the raw one, when weights are averaged)."""
+  fig, (ax,) = plots.figure()
+  for name, label in (('eval/fid', 'sampling generator'), (f'eval/{RAW}/fid', 'raw generator')):
+    points = history.get(name, [])
+    if points:
+      ax.plot([step / epoch_steps for step, _ in points], [v for _, v in points], 'o-', label=label)
+  ax.set(xlabel='epoch', ylabel='FID (training images)', yscale='log', title='FID per epoch')
+  ax.legend()
+  return {'fid': plots.to_array(fig)}
 
 
 @jax.jit
@@ -187,17 +248,23 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
     eval_step_fn = functools.partial(eval_step, classifier_apply=classifier.model.apply,
                                      classifier_variables=classifier.variables)
   grid_noise = fixed_noise(config.seed, _GRID_NOISE_STREAM, config.num_grid_samples, config.noise_dim)
+  generator = create_generator(config)
   return Task(
       init_state=functools.partial(
-          init_state, generator=create_generator(config), discriminator=create_discriminator(config),
+          init_state, generator=generator, discriminator=create_discriminator(config),
           generator_tx=optimizers.create_optimizer(config.generator_optimizer, steps),
           discriminator_tx=optimizers.create_optimizer(config.discriminator_optimizer, steps),
           noise_dim=config.noise_dim, image_shape=batches(0)['image'].shape[1:]),
-      train_step=functools.partial(train_step, noise_dim=config.noise_dim),
+      train_step=functools.partial(train_step, noise_dim=config.noise_dim, ema_decay=config.ema_decay),
       eval_step=eval_step_fn,
       train_batches=batches,
       eval_splits=eval_splits,
       final_eval_splits=final_eval_splits,
       num_train_steps=steps,
       eval_images=functools.partial(sample_grid, noise=grid_noise),
+      plot_history=(functools.partial(plot_fid, epoch_steps=batches.steps_per_epoch) if classifier is not None
+                    else None),
+      prepare_eval=functools.partial(
+          samplers, generator=generator, ema_decay=config.ema_decay,
+          statistics_noise=statistics_noise(config)),
   )

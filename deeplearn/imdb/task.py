@@ -42,7 +42,7 @@ def encode(subwords, texts, max_length: int) -> list[np.ndarray]:
 def create_model(config: ml_collections.ConfigDict, vocab_size: int) -> nn.Module:
   if config.model.pooling not in rnn.POOLINGS:
     raise UserError(f'config.model.pooling={config.model.pooling!r} is not one of {rnn.POOLINGS}.')
-  return models.create(config.model_name, config.model, config.compute_dtype, vocab_size=vocab_size)
+  return models.create(config.model_name, config.model, config.compute_dtype, config.conv, vocab_size=vocab_size)
 
 
 def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import ml_collections
 
 from deeplearn.core.errors import UserError
-from deeplearn.models import cnn, dcgan, mlp, mobilenet_v2, resnet, rnn
+from deeplearn.models import cnn, dcgan, layers, mlp, mobilenet_v2, resnet, rnn
 
 COMPUTE_DTYPES = ('float32', 'bfloat16')
 MODELS: dict[str, type[nn.Module]] = {
@@ -28,10 +28,12 @@ def _as_tuples(value: Any) -> Any:
   return tuple(_as_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value
 
 
-def create(name: str, fields: ml_collections.ConfigDict, dtype: str = 'float32', **task_fields: Any) -> nn.Module:
+def create(name: str, fields: ml_collections.ConfigDict, dtype: str = 'float32', conv: str = 'auto',
+           **task_fields: Any) -> nn.Module:
   """The model `name` with its own `fields` and what the task decides (`num_outputs`, `vocab_size`, ...).
 
-  `dtype` is what it computes in; its parameters stay float32.
+  `dtype` is what it computes in (its parameters stay float32); `conv` how its convolutions compute
+  (`layers.FORMULATIONS`), for models that have them.
   """
   if name not in MODELS:
     raise UserError(f'config.model_name={name!r} is unknown; use one of {sorted(MODELS)}.')
@@ -41,7 +43,11 @@ def create(name: str, fields: ml_collections.ConfigDict, dtype: str = 'float32',
   unknown = sorted(set(kwargs) - accepted)
   if unknown:
     raise UserError(f'config.model has {", ".join(unknown)}, which model {name!r} does not take; its fields are '
-                    f'{", ".join(sorted(accepted - set(task_fields) - {"dtype"}))}.')
+                    f'{", ".join(sorted(accepted - set(task_fields) - {"dtype", "conv"}))}.')
+  if conv not in layers.FORMULATIONS:
+    raise UserError(f'config.conv={conv!r} is not one of {layers.FORMULATIONS}.')
+  if 'conv' in accepted:
+    kwargs['conv'] = conv
   if dtype not in COMPUTE_DTYPES:
     raise UserError(f'config.compute_dtype={dtype!r} is not one of {COMPUTE_DTYPES}.')
   if dtype != 'float32':

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from deeplearn.core.errors import UserError
-from deeplearn.models.layers import Im2ColConv
+from deeplearn.models.layers import Conv
 
 KERNEL_INITIALIZERS = {
     'lecun_normal': nn.initializers.lecun_normal,  # Flax's default.
@@ -35,12 +35,13 @@ class OriginalCNN(nn.Module):
   kernel_init: str = 'lecun_normal'  # A name in KERNEL_INITIALIZERS; Keras used glorot_uniform.
   relu_output: bool = False
   dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
+  conv: str = 'auto'  # How convolutions compute: 'matmul', 'native' or 'auto' (`layers.py`).
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     kernel, strides = (self.kernel_size, self.kernel_size), (self.stride, self.stride)
-    conv = functools.partial(Im2ColConv, kernel_size=kernel, strides=strides, padding='VALID',
-                             kernel_init=kernel_initializer(self.kernel_init), dtype=self.dtype)
+    conv = functools.partial(Conv, kernel_size=kernel, strides=strides, padding='VALID',
+                             kernel_init=kernel_initializer(self.kernel_init), dtype=self.dtype, formulation=self.conv)
     dense = functools.partial(nn.Dense, kernel_init=kernel_initializer(self.kernel_init), dtype=self.dtype)
     x = nn.relu(conv(8)(x))
     x = nn.relu(conv(16)(x))
@@ -57,11 +58,12 @@ class ConvBlock(nn.Module):
   """Two 3x3 convolutions with BatchNorm and ReLU, then 2x2 max-pooling."""
   features: int
   dtype: jnp.dtype = jnp.float32
+  conv: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     for _ in range(2):
-      x = Im2ColConv(self.features, (3, 3), use_bias=False, dtype=self.dtype)(x)
+      x = Conv(self.features, (3, 3), use_bias=False, dtype=self.dtype, formulation=self.conv)(x)
       x = nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x)
       x = nn.relu(x)
     return nn.max_pool(x, (2, 2), strides=(2, 2))
@@ -78,11 +80,12 @@ class StrongCNN(nn.Module):
   dropout_rate: float = 0.3
   head_features: int = 0
   dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
+  conv: str = 'auto'  # How convolutions compute: 'matmul', 'native' or 'auto' (`layers.py`).
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     for width in self.widths:
-      x = ConvBlock(width, self.dtype)(x, train)
+      x = ConvBlock(width, self.dtype, self.conv)(x, train)
     if self.head_features:
       x = nn.relu(nn.Dense(self.head_features, dtype=self.dtype)(x.reshape((x.shape[0], -1))))
     else:

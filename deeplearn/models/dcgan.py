@@ -4,7 +4,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from deeplearn.models.layers import Im2ColConv, SubPixelConvTranspose
+from deeplearn.models.layers import Conv, ConvTranspose
 
 # Keras' default initialiser, which the original's layers used; flax's lecun_normal draws the
 # discriminator's first 5x5x1 kernel about six times larger.
@@ -20,19 +20,21 @@ class Generator(nn.Module):
   kernel_size: int = 5
   leaky_slope: float = 0.3  # Keras' LeakyReLU default, as the original used.
   batch_norm_momentum: float = 0.99  # Keras' BatchNormalization default.
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
+  conv: str = 'auto'  # How convolutions compute: 'matmul', 'native' or 'auto' (`layers.py`).
 
   @nn.compact
   def __call__(self, noise: jax.Array, train: bool = False) -> jax.Array:
     norm = lambda x: nn.BatchNorm(use_running_average=not train, momentum=self.batch_norm_momentum,
-                                  epsilon=1e-3)(x)
+                                  epsilon=1e-3, dtype=self.dtype)(x)
     act = lambda x: nn.leaky_relu(x, self.leaky_slope)
-    kernel = (self.kernel_size, self.kernel_size)
-    x = act(norm(nn.Dense(7 * 7 * self.features[0], use_bias=False, kernel_init=_init)(noise)))
+    up = lambda features, stride: ConvTranspose(features, (self.kernel_size, self.kernel_size), (stride, stride),
+                                                _init, self.dtype, self.conv)
+    x = act(norm(nn.Dense(7 * 7 * self.features[0], use_bias=False, kernel_init=_init, dtype=self.dtype)(noise)))
     x = x.reshape((-1, 7, 7, self.features[0]))
-    x = act(norm(SubPixelConvTranspose(self.features[1], kernel, (1, 1), _init)(x)))
-    x = act(norm(SubPixelConvTranspose(self.features[2], kernel, (2, 2), _init)(x)))
-    x = SubPixelConvTranspose(1, kernel, (2, 2), _init)(x)
-    return jnp.tanh(x)
+    x = act(norm(up(self.features[1], 1)(x)))
+    x = act(norm(up(self.features[2], 2)(x)))
+    return jnp.tanh(up(1, 2)(x)).astype(jnp.float32)
 
 
 class Discriminator(nn.Module):
@@ -41,12 +43,15 @@ class Discriminator(nn.Module):
   kernel_size: int = 5
   leaky_slope: float = 0.3
   dropout_rate: float = 0.3
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
+  conv: str = 'auto'  # How convolutions compute: 'matmul', 'native' or 'auto' (`layers.py`).
 
   @nn.compact
   def __call__(self, images: jax.Array, train: bool = False) -> jax.Array:
     x = images
     for width in self.features:
-      x = Im2ColConv(width, (self.kernel_size, self.kernel_size), (2, 2), 'SAME', kernel_init=_init)(x)
+      x = Conv(width, (self.kernel_size, self.kernel_size), (2, 2), 'SAME', kernel_init=_init, dtype=self.dtype,
+               formulation=self.conv)(x)
       x = nn.leaky_relu(x, self.leaky_slope)
       x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(1, kernel_init=_init)(x.reshape((x.shape[0], -1)))[:, 0]
+    return nn.Dense(1, kernel_init=_init, dtype=self.dtype)(x.reshape((x.shape[0], -1)))[:, 0].astype(jnp.float32)

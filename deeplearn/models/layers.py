@@ -1,9 +1,12 @@
-"""Convolutions shaped for speed on XLA:CPU: computed as one matmul over gathered patches (im2col).
+"""Convolutions with `flax.linen.Conv`'s and `ConvTranspose`'s parameters, computed natively or as matmuls.
 
 XLA:CPU's native kernels for the few-channel convolutions of small image models, and above all
-their kernel gradients (worst for strided transposed convolutions), run far below the matmul peak.
-These layers keep `flax.linen.Conv`'s and `ConvTranspose`'s parameters and outputs (tested) and
-compute them as matmuls, whose gradients are matmuls too.
+their kernel gradients (worst for strided transposed convolutions), run far below the matmul peak:
+there the layers compute as one matmul over gathered patches (im2col), whose gradients are matmuls
+too. On GPUs and TPUs im2col would materialise a patch tensor 9x (3x3) to 25x (5x5) the input and
+bypass the native convolution, so there they call it. `formulation` picks: 'matmul', 'native', or
+'auto' (matmul on CPU, native elsewhere). The parameters are the same either way, named as flax's
+(`Conv_0`, `ConvTranspose_0`): a checkpoint written with one formulation restores into the other.
 """
 
 from collections.abc import Sequence
@@ -27,8 +30,19 @@ def conv_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
   return patches @ kernel.reshape(-1, features)
 
 
-class Im2ColConv(nn.Module):
-  """`nn.Conv` (same fields used here, same `kernel` and `bias`) computed by `conv_as_matmul`."""
+FORMULATIONS = ('auto', 'matmul', 'native')
+_DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
+
+
+def uses_matmul(formulation: str) -> bool:
+  """Whether `formulation` computes convolutions as matmuls on this machine's default backend."""
+  if formulation not in FORMULATIONS:
+    raise ValueError(f'conv formulation {formulation!r} is not one of {FORMULATIONS}')
+  return formulation == 'matmul' or (formulation == 'auto' and jax.default_backend() == 'cpu')
+
+
+class Conv(nn.Module):
+  """`nn.Conv` (same fields used here, same `kernel` and `bias`), natively or by `conv_as_matmul`."""
   features: int
   kernel_size: tuple[int, int] = (3, 3)
   strides: tuple[int, int] = (1, 1)
@@ -36,12 +50,17 @@ class Im2ColConv(nn.Module):
   use_bias: bool = True
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
   dtype: jnp.dtype = jnp.float32  # What it computes in; its parameters stay float32.
+  formulation: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
     pads = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, self.strides, self.padding)
-    y = conv_as_matmul(x.astype(self.dtype), kernel.astype(self.dtype), self.strides, pads)
+    x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    if uses_matmul(self.formulation):
+      y = conv_as_matmul(x, kernel, self.strides, pads)
+    else:
+      y = jax.lax.conv_general_dilated(x, kernel, self.strides, pads, dimension_numbers=_DIMENSIONS)
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,)).astype(self.dtype)
     return y
@@ -65,26 +84,31 @@ def _phase_taps(size: int, stride: int) -> tuple[np.ndarray, int]:
   return taps, first
 
 
-class SubPixelConvTranspose(nn.Module):
-  """`nn.ConvTranspose` with padding 'SAME' (same `kernel`, no bias), as one stride-1 conv and a pixel shuffle.
+class ConvTranspose(nn.Module):
+  """`nn.ConvTranspose` with padding 'SAME' (same `kernel`, no bias), natively or as a sub-pixel convolution.
 
-  Each of the `stride**2` output phases is a stride-1 convolution of the undilated input with the
-  kernel taps that reach it; the phases' kernels are stacked along the output channels, so the
-  zeros of the dilated input are never multiplied.
+  As matmuls, each of the `stride**2` output phases is a stride-1 convolution of the undilated input
+  with the kernel taps that reach it; the phases' kernels are stacked along the output channels, so
+  the zeros of the dilated input are never multiplied, and a pixel shuffle interleaves the phases.
   """
   features: int
   kernel_size: tuple[int, int] = (5, 5)
   strides: tuple[int, int] = (2, 2)
   kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+  dtype: jnp.dtype = jnp.float32  # What it computes in; its parameters stay float32.
+  formulation: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
     kernel = self.param('kernel', self.kernel_init, (kh, kw, x.shape[-1], self.features))
+    x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
+    if not uses_matmul(self.formulation):
+      return jax.lax.conv_transpose(x, kernel, self.strides, 'SAME', dimension_numbers=_DIMENSIONS)
     taps_h, first_h = _phase_taps(kh, sh)
     taps_w, first_w = _phase_taps(kw, sw)
     # [offset_h, offset_w, in, (phase_h, phase_w, out)]
-    phase_kernel = jnp.einsum('adk,bel,klio->deiabo', taps_h, taps_w, kernel)
+    phase_kernel = jnp.einsum('adk,bel,klio->deiabo', taps_h.astype(self.dtype), taps_w.astype(self.dtype), kernel)
     dh, dw = phase_kernel.shape[:2]
     phase_kernel = phase_kernel.reshape(dh, dw, x.shape[-1], sh * sw * self.features)
     pads = ((-first_h, dh - 1 + first_h), (-first_w, dw - 1 + first_w))

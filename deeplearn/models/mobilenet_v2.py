@@ -36,19 +36,22 @@ class InvertedResidual(nn.Module):
   expansion: int
   features: int
   stride: int
+  dtype: jnp.dtype = jnp.float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.999, epsilon=1e-3)
+    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.999, epsilon=1e-3,
+                             dtype=self.dtype)
+    conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype)
     inputs, channels = x, x.shape[-1]
     if self.expansion != 1:
-      x = nn.Conv(self.expansion * channels, (1, 1), use_bias=False, name='expand')(x)
+      x = conv(self.expansion * channels, (1, 1), name='expand')(x)
       x = nn.relu6(norm(name='expand_BN')(x))
     pads = (_keras_pads(x.shape[1], self.stride), _keras_pads(x.shape[2], self.stride))
-    x = nn.Conv(x.shape[-1], (3, 3), (self.stride, self.stride), pads, feature_group_count=x.shape[-1],
-                use_bias=False, name='depthwise')(x)
+    x = conv(x.shape[-1], (3, 3), (self.stride, self.stride), pads, feature_group_count=x.shape[-1],
+             name='depthwise')(x)
     x = nn.relu6(norm(name='depthwise_BN')(x))
-    x = norm(name='project_BN')(nn.Conv(self.features, (1, 1), use_bias=False, name='project')(x))
+    x = norm(name='project_BN')(conv(self.features, (1, 1), name='project')(x))
     return inputs + x if self.stride == 1 and channels == self.features else x
 
 
@@ -57,25 +60,28 @@ class MobileNetV2(nn.Module):
   num_outputs: int = 1000
   alpha: float = 1.0
   dropout_rate: float = 0.0
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.999, epsilon=1e-3)
+    norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.999, epsilon=1e-3,
+                             dtype=self.dtype)
+    conv = functools.partial(nn.Conv, use_bias=False, dtype=self.dtype)
     x = 2 * x - 1
     pads = (_keras_pads(x.shape[1], 2), _keras_pads(x.shape[2], 2))
-    x = nn.Conv(make_divisible(32 * self.alpha), (3, 3), (2, 2), pads, use_bias=False, name='Conv1')(x)
+    x = conv(make_divisible(32 * self.alpha), (3, 3), (2, 2), pads, name='Conv1')(x)
     x = nn.relu6(norm(name='bn_Conv1')(x))
     for i, (expansion, features, stride) in enumerate(BLOCKS):
-      x = InvertedResidual(expansion, make_divisible(int(features * self.alpha)), stride,
+      x = InvertedResidual(expansion, make_divisible(int(features * self.alpha)), stride, self.dtype,
                            name=f'block_{i}' if i else 'expanded_conv')(x, train)
     last = make_divisible(1280 * self.alpha) if self.alpha > 1.0 else 1280
-    x = nn.relu6(norm(name='Conv_1_bn')(nn.Conv(last, (1, 1), use_bias=False, name='Conv_1')(x)))
+    x = nn.relu6(norm(name='Conv_1_bn')(conv(last, (1, 1), name='Conv_1')(x)))
     x = jnp.mean(x, axis=(1, 2))
     self.sow('intermediates', 'features', x)
     if not self.num_outputs:
-      return x
+      return x.astype(jnp.float32)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)
-    return nn.Dense(self.num_outputs, name='predictions')(x)
+    return nn.Dense(self.num_outputs, dtype=self.dtype, name='predictions')(x).astype(jnp.float32)
 
 
 def _flax_path(keras_name: str) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from deeplearn.models.layers import Im2ColConv
+from deeplearn.models.layers import Conv
 
 
 class ResidualBlock(nn.Module):
@@ -14,11 +14,12 @@ class ResidualBlock(nn.Module):
   features: int
   strides: int = 1
   dtype: jnp.dtype = jnp.float32
+  conv: str = 'auto'
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool) -> jax.Array:
     norm = functools.partial(nn.BatchNorm, use_running_average=not train, momentum=0.9, dtype=self.dtype)
-    conv = functools.partial(Im2ColConv, self.features, use_bias=False, dtype=self.dtype)
+    conv = functools.partial(Conv, self.features, use_bias=False, dtype=self.dtype, formulation=self.conv)
     strides = (self.strides, self.strides)
     y = nn.relu(norm()(conv((3, 3), strides)(x)))
     y = norm(scale_init=nn.initializers.zeros)(conv((3, 3))(y))
@@ -37,14 +38,15 @@ class ResNet(nn.Module):
   blocks_per_stage: int = 1
   dropout_rate: float = 0.0
   dtype: jnp.dtype = jnp.float32  # What it computes in; parameters and outputs stay float32.
+  conv: str = 'auto'  # How convolutions compute: 'matmul', 'native' or 'auto' (`layers.py`).
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
-    x = Im2ColConv(self.widths[0], (3, 3), strides=(2, 2), use_bias=False, dtype=self.dtype)(x)
+    x = Conv(self.widths[0], (3, 3), strides=(2, 2), use_bias=False, dtype=self.dtype, formulation=self.conv)(x)
     x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype)(x))
     for stage, width in enumerate(self.widths):
       for block in range(self.blocks_per_stage):
-        x = ResidualBlock(width, strides=2 if stage > 0 and block == 0 else 1, dtype=self.dtype)(x, train)
+        x = ResidualBlock(width, 2 if stage > 0 and block == 0 else 1, self.dtype, self.conv)(x, train)
     x = jnp.mean(x, axis=(1, 2))
     self.sow('intermediates', 'features', x)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(x)

@@ -13,11 +13,12 @@ class BiLSTM(nn.Module):
   after the first, as Keras' `Bidirectional(LSTM)` gives without padding.
   """
   features: int
+  dtype: jnp.dtype = jnp.float32  # What the gates compute in; the carry (cell and hidden state) stays float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, lengths: jax.Array) -> tuple[jax.Array, jax.Array]:
-    rnn = nn.Bidirectional(nn.RNN(nn.OptimizedLSTMCell(self.features)),
-                           nn.RNN(nn.OptimizedLSTMCell(self.features)), return_carry=True)
+    cell = lambda: nn.OptimizedLSTMCell(self.features, dtype=self.dtype)
+    rnn = nn.Bidirectional(nn.RNN(cell()), nn.RNN(cell()), return_carry=True)
     ((_, forward_h), (_, backward_h)), outputs = rnn(x, seq_lengths=lengths)
     real = jnp.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
     return jnp.where(real, outputs, 0.0), jnp.concatenate([forward_h, backward_h], axis=-1)
@@ -48,17 +49,18 @@ class TextClassifier(nn.Module):
   # False reads the padding as tokens, as the notebook's Keras model did: both LSTMs run over the whole
   # padded row (the backward one starts in the padding) and the pooling sees every position.
   mask_padding: bool = True
+  dtype: jnp.dtype = jnp.float32  # What it computes in; parameters, the LSTMs' carry and the logit stay float32.
 
   @nn.compact
   def __call__(self, tokens: jax.Array, lengths: jax.Array, train: bool = False) -> jax.Array:
     if not self.mask_padding:
       lengths = jnp.full_like(lengths, tokens.shape[1])
-    x = nn.Embed(self.vocab_size, self.embedding_features)(tokens)
+    x = nn.Embed(self.vocab_size, self.embedding_features, dtype=self.dtype)(tokens)
     x = nn.Dropout(self.embedding_dropout_rate, broadcast_dims=(1,), deterministic=not train)(x)
     for features in self.lstm_features:
-      x, final = BiLSTM(features)(x, lengths)
+      x, final = BiLSTM(features, self.dtype)(x, lengths)
     if self.pooling == 'final_and_max':
       final = jnp.concatenate([final, masked_max(x, lengths)], axis=-1)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(final)
-    x = nn.relu(nn.Dense(self.dense_features)(x))
-    return nn.Dense(1)(x)[:, 0]
+    x = nn.relu(nn.Dense(self.dense_features, dtype=self.dtype)(x))
+    return nn.Dense(1, dtype=self.dtype)(x)[:, 0].astype(jnp.float32)

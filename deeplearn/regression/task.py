@@ -84,7 +84,7 @@ def _predict(state: TrainState, x: jax.Array) -> jax.Array:
 
 
 def create_model(config: ml_collections.ConfigDict) -> nn.Module:
-  return models.create(config.model_name, config.model, config.compute_dtype)
+  return models.create(config.model_name, config.model, config.compute_dtype, config.conv)
 
 
 def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:

@@ -1,28 +1,56 @@
 """launch/: the Colab notebook is well formed, and the shell scripts parse and build the commands they say."""
 
-import json
 import os
+import re
 import subprocess
+import time
 
+import nbclient
+import nbformat
 import pytest
 
+from deeplearn.core import checkpoints
 from deeplearn.data import datasets
 from tests.conftest import NUM_TEST, NUM_TRAIN
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_colab_notebook_cells_are_valid_python_and_run_main_with_the_chosen_config():
-  with open(os.path.join(ROOT, 'launch', 'colab.ipynb')) as f:
-    notebook = json.load(f)
-  assert notebook['nbformat'] == 4
-  sources = [''.join(cell['source']) for cell in notebook['cells'] if cell['cell_type'] == 'code']
-  for source in sources:  # IPython's `!` and `%` lines aside, every cell is Python.
-    compile('\n'.join(line for line in source.splitlines() if not line.lstrip().startswith(('!', '%'))),
-            'cell', 'exec')
-  everything = '\n'.join(sources)
-  assert 'python -m deeplearn.main --config={CONFIG} --workdir={WORKDIR}' in everything
-  assert '%tensorboard --logdir {WORKDIR}' in everything and 'drive.mount' in everything
+def run_notebook(tmp_path, **parameters) -> nbformat.NotebookNode:
+  """`launch/colab.ipynb` executed top to bottom in a fresh kernel, its parameters cell set to `parameters`."""
+  notebook = nbformat.read(os.path.join(ROOT, 'launch', 'colab.ipynb'), as_version=4)
+  cell = next(cell for cell in notebook.cells if cell.source.lstrip().startswith('# The run.'))
+  cell.source = '\n'.join(f'{name} = {value!r}' for name, value in parameters.items())
+  client = nbclient.NotebookClient(notebook, timeout=600, kernel_name='python3',
+                                   resources={'metadata': {'path': str(tmp_path)}})
+  client.execute()
+  return notebook
+
+
+def colab_parameters(tmp_path, **changes) -> dict[str, str]:
+  """The notebook's run on this machine: the project where it is, the regression warm-up for a few steps."""
+  return dict(REPO=ROOT, ACCELERATOR='cpu', CONFIG='configs/regression.py', WORKDIR=str(tmp_path / 'run'),
+              DATA_DIR=str(tmp_path / 'tfds'), MANUAL_DIR='',
+              OVERRIDES='--config.num_train_steps=40 --config.eval_every_steps=20 --config.checkpoint_every_steps=20') | changes
+
+
+def test_colab_notebook_runs_top_to_bottom_and_shows_the_runs_images(tmp_path):
+  notebook = run_notebook(tmp_path, **colab_parameters(tmp_path))
+  assert checkpoints.saved_steps(str(tmp_path / 'run')) == [20, 40]
+  last = notebook.cells[-1].outputs
+  assert [output['data']['image/png'] for output in last if output.get('output_type') == 'display_data']
+  assert f"{tmp_path / 'run' / 'images' / 'fit_00000040.png'}" in ''.join(o.get('text', '') for o in last)
+
+
+@pytest.mark.parametrize('changes,message', [
+    (dict(REPO='https://github.com/OWNER/deeplearn.git'), 'Set REPO in the cell above'),
+    (dict(ACCELERATOR='tpu'), 'This runtime has no TPU (JAX sees cpu)'),
+    (dict(CONFIG='configs/age.py'), 'configs/age.py needs UTKFace: set MANUAL_DIR'),
+])
+def test_colab_notebook_stops_with_a_clear_message(tmp_path, changes, message):
+  with pytest.raises(nbclient.exceptions.CellExecutionError, match=re.escape(message)):
+    run_notebook(tmp_path, **colab_parameters(tmp_path, **changes))
+  assert not (tmp_path / 'run').exists()
 
 
 @pytest.mark.parametrize('script', ['local_processes.sh', 'tpu_pod.sh', 'prepare_data.sh'])
@@ -51,14 +79,27 @@ def test_prepare_data_builds_both_datasets_offline_from_the_raw_files(raw_dirs, 
     assert len(loaded['label']) == NUM_TRAIN
 
 
-def test_tpu_pod_script_runs_main_on_every_worker(tmp_path):
-  fake_gcloud = tmp_path / 'gcloud'
-  fake_gcloud.write_text('#!/bin/sh\nprintf "%s\\n" "$@"\n')
-  fake_gcloud.chmod(0o755)
-  env = dict(os.environ, PATH=f'{tmp_path}:{os.environ["PATH"]}', TPU_NAME='pod', ZONE='zone-a')
-  result = subprocess.run(['launch/tpu_pod.sh', '--config=configs/mnist.py', '--workdir=gs://b/run 1'],
-                          cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-  assert result.stdout.splitlines() == [
-      'compute', 'tpus', 'tpu-vm', 'ssh', 'pod', '--zone=zone-a', '--worker=all',
-      r'--command=cd deeplearn && python3 -m deeplearn.main --distributed --config=configs/mnist.py '
-      r'--workdir=gs://b/run\ 1 ']
+def test_tpu_pod_script_starts_a_detached_run_on_every_worker_and_reports_and_stops_it(tmp_path):
+  """A stand-in gcloud runs each command as a worker would (its own home folder), and a stand-in python3 trains."""
+  bin_dir, home = tmp_path / 'bin', tmp_path / 'worker'
+  bin_dir.mkdir()
+  (home / 'deeplearn').mkdir(parents=True)
+  (bin_dir / 'gcloud').write_text('#!/bin/sh\nfor arg; do case "$arg" in --command=*) command="${arg#--command=}";; esac; done\n'
+                                  f'cd {home} && HOME={home} exec sh -c "$command"\n')
+  (bin_dir / 'python3').write_text('#!/bin/sh\necho "training: $*"\ntrap \'echo "stopping: SIGTERM"; exit 0\' TERM\n'
+                                   'while true; do sleep 0.1; done\n')
+  for tool in ('gcloud', 'python3'):
+    (bin_dir / tool).chmod(0o755)
+  env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', TPU_NAME='pod', ZONE='zone-a')
+  pod = lambda *args: subprocess.run(['launch/tpu_pod.sh', *args], cwd=ROOT, env=env, capture_output=True,
+                                     text=True, check=True, timeout=30).stdout
+
+  assert 'started, log in' in pod('--config=configs/mnist.py', '--workdir=gs://b/run 1')  # Returns at once ...
+  time.sleep(0.5)
+  status = pod('status')  # ... while the run goes on, detached.
+  assert ': running' in status
+  assert 'training: -m deeplearn.main --distributed --config=configs/mnist.py --workdir=gs://b/run 1' in status
+  assert 'asked to stop' in pod('stop')
+  time.sleep(0.5)
+  assert ': not running' in pod('status')
+  assert (home / 'deeplearn_run.log').read_text().splitlines()[-1] == 'stopping: SIGTERM'

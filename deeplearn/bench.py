@@ -3,7 +3,9 @@
   python -m deeplearn.bench --config=configs/mnist_original.py --config.data_dir=... \
       [--peers=../shared/bench/peers --peer_models=mnist]
 
-With `--peers`, the Keras and PyTorch peers are timed in the same go, after ours.
+With `--peers`, ours and the Keras and PyTorch peers are timed interleaved: `--rounds` rounds of ours
+then the peers, so that whatever slows this shared machine meets both sides; the ratio to the fastest
+peer is the median over rounds, with its range.
 """
 
 import json
@@ -30,6 +32,8 @@ _PEERS = flags.DEFINE_string('peers', '', 'Folder of the peer benchmark (run.py)
 _PEER_MODELS = flags.DEFINE_string('peer_models', 'mnist', 'Peer models to time, comma-separated.')
 _PEER_VENV = flags.DEFINE_string('peer_venv', '/tmp/peers-tf', 'Virtualenv with tensorflow-cpu for the Keras peer.')
 _PEER_VENV_TORCH = flags.DEFINE_string('peer_venv_torch', '/tmp/peers-torch', 'Virtualenv with torch for the PyTorch peer.')
+_PEER_VARIANTS = flags.DEFINE_string('peer_variants', '', "The peers' modes (nojit, jit, eager, compile); empty: all.")
+_ROUNDS = flags.DEFINE_integer('rounds', 3, 'With --peers: rounds of ours then the peers; medians over rounds.')
 
 
 def examples_per_second(run_steps: Callable[[int, int], object], batch_size: int, warmup: int = 3) -> float:
@@ -86,20 +90,28 @@ def benchmark(config) -> dict[str, float]:
   }
 
 
-def run_peers() -> list[dict]:
-  """The peers' own runner, in this go; returns its result records."""
+def run_peers(round_index: int, measure_peak: bool) -> dict:
+  """One round of the peers' own runner (a fresh process per framework and mode); its result record."""
   out = tempfile.mkdtemp(prefix='peers-')
   subprocess.run([sys.executable, os.path.join(_PEERS.value, 'run.py'), '--venv', _PEER_VENV.value,
-                  '--venv-torch', _PEER_VENV_TORCH.value, '--models', _PEER_MODELS.value,
-                  '--no-peak', '--out', out], check=True, stdout=sys.stderr)
+                  '--venv-torch', _PEER_VENV_TORCH.value, '--models', _PEER_MODELS.value, '--out', out,
+                  *([] if measure_peak else ['--no-peak']), *(['--variants', _PEER_VARIANTS.value] if _PEER_VARIANTS.value else [])],
+                 check=True, stdout=sys.stderr)
   with open(os.path.join(out, 'latest.json')) as f:
-    return [r for r in json.load(f)['runs'] if r.get('ok')]
+    result = json.load(f)
+  for run in result['runs']:
+    run['round'] = round_index
+  return result
 
 
-def main(argv: list[str]) -> None:
-  del argv
-  config = CONFIG.value
-  ours = benchmark(config)
+def spread(values: list[float], digits: int = 0) -> str:
+  """'median (min-max)' of values measured in several rounds."""
+  if len(values) == 1:
+    return f'{values[0]:,.{digits}f}'
+  return f'{statistics.median(values):,.{digits}f} ({min(values):,.{digits}f}-{max(values):,.{digits}f})'
+
+
+def print_ours(config, ours: dict[str, float]) -> None:
   print(f'\n| {config.task} / {config.get("model_name", "")} (batch {config.batch_size}, {jax.device_count()} '
         f'{jax.devices()[0].platform} device(s)) | examples/s |')
   print('|---|---:|')
@@ -108,13 +120,47 @@ def main(argv: list[str]) -> None:
                      ('loop_ex_per_s', 'whole loop')):
     print(f'| {label} | {ours[key]:,.0f} |')
   print(f'| loop lost to the input pipeline | {100 * (1 - ours["loop_ex_per_s"] / ours["step_ex_per_s"]):.1f}% |')
-  if _PEERS.value:
-    peers = run_peers()
-    print('\n| peer (same machine, same go) | examples/s | ours / peer |')
-    print('|---|---:|---:|')
-    for r in sorted(peers, key=lambda r: -r['ex_per_s']):
-      print(f'| {r["model"]} {r["framework"]} {r["variant"]} | {r["ex_per_s"]:,.0f} | '
-            f'{ours["step_ex_per_s"] / r["ex_per_s"]:.2f}x |')
+
+
+def print_interleaved(rounds: list[tuple[dict, dict]]) -> None:
+  """Per model: our step and loop, each peer, and our step over the fastest peer's, each over the rounds."""
+  peak = next((r['peak'] for _, r in rounds if r['peak']), [])
+  peak_gflops = max((p['gflops_median'] for p in peak), default=float('nan'))
+  flops = {name: model['train_flops'] for name, model in rounds[0][1]['models'].items()}
+  print(f'\n{len(rounds)} rounds, each ours then the peers (their runner: {rounds[0][1]["meta"]["threads"]} '
+        f'threads per framework; ours: {os.cpu_count()} cores). Median over rounds (min-max). Machine matmul '
+        f'peak: {peak_gflops:.0f} GFLOP/s.')
+  for model in _PEER_MODELS.value.split(','):
+    gflop = flops[model] / 1e9
+    step = [ours['step_ex_per_s'] for ours, _ in rounds]
+    loop = [ours['loop_ex_per_s'] for ours, _ in rounds]
+    peers: dict[str, list[float]] = {}
+    fastest = []
+    for _, result in rounds:
+      records = [r for r in result['runs'] if r.get('ok') and r['model'] == model]
+      for r in records:
+        peers.setdefault(f'{r["framework"]} {r["variant"]}', []).append(r['ex_per_s'])
+      fastest.append(max(r['ex_per_s'] for r in records))
+    print(f'\n| {model} | examples/s | GFLOP/s |\n|---|---:|---:|')
+    print(f'| ours, step alone | {spread(step)} | {statistics.median(step) * gflop:.0f} |')
+    print(f'| ours, whole loop | {spread(loop)} | {statistics.median(loop) * gflop:.0f} |')
+    for name, values in sorted(peers.items(), key=lambda kv: -statistics.median(kv[1])):
+      print(f'| {name} | {spread(values)} | {statistics.median(values) * gflop:.0f} |')
+    print(f'| **ours (step) / fastest peer** | **{spread([o / f for o, f in zip(step, fastest)], 2)}x** | |')
+
+
+def main(argv: list[str]) -> None:
+  del argv
+  config = CONFIG.value
+  if not _PEERS.value:
+    print_ours(config, benchmark(config))
+    return
+  rounds = []
+  for round_index in range(_ROUNDS.value):  # Interleaved: whatever slows the machine meets both sides.
+    ours = benchmark(config)
+    print_ours(config, ours)
+    rounds.append((ours, run_peers(round_index, measure_peak=round_index == 0)))
+  print_interleaved(rounds)
 
 
 if __name__ == '__main__':

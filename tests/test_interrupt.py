@@ -10,7 +10,7 @@ import jax
 import numpy as np
 import pytest
 
-from deeplearn.core import checkpoints, train
+from deeplearn.core import checkpoints, preemption
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 3000
@@ -61,7 +61,7 @@ def test_sigterm_saves_the_step_reached_and_a_rerun_ends_where_an_unbroken_run_e
 
 def test_the_first_ctrl_c_asks_to_stop_and_a_second_stops_at_once():
   before = signal.getsignal(signal.SIGINT)
-  stop = train.StopRequests()
+  stop = preemption.StopRequests()
   try:
     assert not stop.requested(1)
     os.kill(os.getpid(), signal.SIGINT)

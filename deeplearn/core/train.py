@@ -4,8 +4,6 @@ import contextlib
 import functools
 import glob
 import os
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -15,7 +13,6 @@ import ml_collections
 import numpy as np
 from absl import logging
 from clu import metric_writers, metrics, periodic_actions
-from jax.experimental import multihost_utils
 from jax.sharding import Mesh
 
 from deeplearn.core import (
@@ -117,46 +114,6 @@ def global_train_chunks(task: Task, mesh: Mesh, steps: range, batches_per_transf
       yield chunk
 
 
-class StopRequests:
-  """SIGINT (Ctrl-C) and SIGTERM (how schedulers and preemptible TPU VMs stop a job) ask the loop to stop.
-
-  The loop then checkpoints the step it has reached and returns; a second Ctrl-C stops at once. With
-  several processes, SIGTERM goes through JAX's preemption sync point, so that every process stops
-  (and saves) at the same step.
-  """
-
-  def __init__(self):
-    self.signal_name: str | None = None  # The signal that stopped the run, once the loop has acted on it.
-    self._received: str | None = None
-    self._previous = {}
-    self._multi_process = jax.process_count() > 1
-    if threading.current_thread() is not threading.main_thread():
-      return  # Signal handlers belong to the main thread; elsewhere (a test's thread) none is installed.
-    for signum in (signal.SIGINT,) if self._multi_process else (signal.SIGINT, signal.SIGTERM):
-      self._previous[signum] = signal.signal(signum, self._handle)
-
-  def _handle(self, signum: int, frame: Any) -> None:
-    del frame
-    if self._received is not None and signum == signal.SIGINT:
-      raise KeyboardInterrupt  # The second Ctrl-C.
-    self._received = signal.Signals(signum).name
-    if self._multi_process:
-      os.kill(os.getpid(), signal.SIGTERM)  # To JAX's preemption notifier, which syncs the processes.
-
-  def requested(self, step: int) -> bool:
-    """Whether to stop after `step`; with several processes, a decision they all reach at the same step."""
-    if self._multi_process:
-      if multihost_utils.reached_preemption_sync_point(step):
-        self.signal_name = self._received or 'SIGTERM'
-    else:
-      self.signal_name = self._received
-    return self.signal_name is not None
-
-  def close(self) -> None:
-    for signum, handler in self._previous.items():
-      signal.signal(signum, handler)
-
-
 @contextlib.contextmanager
 def logged_duration(what: str) -> Iterator[None]:
   """Logs `what` when it starts and, with its duration, when it ends."""
@@ -242,7 +199,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
 
   train_metrics: metrics.Collection | None = None
   eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
-  stop = StopRequests()
+  stop = preemption.StopRequests()
   try:  # Pending checkpoint writes finish even when the loop stops on an error.
     steps = range(start_step, task.num_train_steps)
     for step, chunk in zip(steps, global_train_chunks(task, mesh, steps, config.batches_per_transfer)):

@@ -16,7 +16,8 @@ from clu import metric_writers, metrics, periodic_actions
 from jax.sharding import Mesh
 
 from deeplearn.core import (
-    checkpoints, config as config_lib, history, images, input_pipeline, parallel, registry, workdir as workdir_lib
+    checkpoints, config as config_lib, history, images, input_pipeline, parallel, preemption, registry,
+    workdir as workdir_lib
 )
 from deeplearn.core.errors import NonFiniteLossError
 from deeplearn.core.input_pipeline import Batch

@@ -95,7 +95,8 @@ def run_peers(round_index: int, measure_peak: bool) -> dict:
   out = tempfile.mkdtemp(prefix='peers-')
   subprocess.run([sys.executable, os.path.join(_PEERS.value, 'run.py'), '--venv', _PEER_VENV.value,
                   '--venv-torch', _PEER_VENV_TORCH.value, '--models', _PEER_MODELS.value, '--out', out,
-                  *([] if measure_peak else ['--no-peak']), *(['--variants', _PEER_VARIANTS.value] if _PEER_VARIANTS.value else [])],
+                  *([] if measure_peak else ['--no-peak']),
+                  *(['--variants', _PEER_VARIANTS.value] if _PEER_VARIANTS.value else [])],
                  check=True, stdout=sys.stderr)
   with open(os.path.join(out, 'latest.json')) as f:
     result = json.load(f)

@@ -5,7 +5,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from deeplearn.core import history, input_pipeline, train
+from deeplearn.classification import continual
+from deeplearn.core import history, input_pipeline, registry, train
 from tests.conftest import load_config, tiny_config
 
 FORGETTING_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'forgetting.py')
@@ -27,6 +28,11 @@ def test_forgetting_config_trains_on_each_dataset_in_turn_and_scores_both(data_d
                           for metric in ('loss', 'accuracy')}
   scalars = history.read_scalars(str(tmp_path))
   assert [step for step, _ in scalars['eval/fashion_mnist/accuracy']] == [2, 4, 6, 8]
-  assert Image.open(tmp_path / 'images' / 'forgetting_00000008.png').size[0] > 0
+  # The plot the run wrote is its whole history's, stage boundary included (re-rendered here from the events).
+  epoch_steps = registry.get_task(config, str(tmp_path)).train_batches.steps_per_epoch
+  expected = continual.plot_accuracy_and_loss(scalars, ['mnist', 'fashion_mnist'], boundaries=[4],
+                                              epoch_steps=epoch_steps)
+  np.testing.assert_array_equal(np.asarray(Image.open(tmp_path / 'images' / 'forgetting_00000008.png')),
+                                expected['forgetting'])
   # MNIST comes first: until its stage ends, no Fashion-MNIST label (10-19) has been a target.
   assert scalars['eval/fashion_mnist/accuracy'][1] == (4, 0.0)

@@ -42,5 +42,6 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
 
 def predictor_module(name: str) -> types.ModuleType:
   if name not in PREDICTORS:
-    raise UserError(f'there is no predictor for {name!r} runs; `predict` reads {" and ".join(sorted(PREDICTORS))} runs.')
+    raise UserError(f'there is no predictor for {name!r} runs; `predict` reads '
+                    f'{" and ".join(sorted(PREDICTORS))} runs.')
   return importlib.import_module(PREDICTORS[name])

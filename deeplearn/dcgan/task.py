@@ -230,7 +230,8 @@ def _generate_unit(generator: TrainState, noise: jax.Array) -> jax.Array:
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   del workdir  # Nothing is learned from the data before training.
   # A bad classifier path fails before any data is read.
-  classifier = runs.load(config.fid_classifier_workdir, task='classification') if config.fid_classifier_workdir else None
+  classifier = (runs.load(config.fid_classifier_workdir, task='classification') if config.fid_classifier_workdir
+                else None)
   batches = shuffled_batches(config, lambda split: {
       'image': datasets.load_split(config.dataset, split, **loader_kwargs(config))['image']})
   steps = num_train_steps(config, batches.steps_per_epoch)

@@ -92,7 +92,7 @@ def test_one_step_has_the_tutorials_losses_and_every_gradient():
                                                                       noise_dim=NOISE_DIM)
   np.testing.assert_allclose(ours.generator_loss, float(gen_loss), rtol=1e-5)
   np.testing.assert_allclose(ours.discriminator_loss, float(disc_loss), rtol=1e-5)
-  # Each gradient as a whole: TensorFlow (with oneDNN, in an order that varies from run to run) and XLA sum in
+  # Each gradient as a whole (< 5%): TensorFlow (with oneDNN, in an order that varies from run to run) and XLA sum in
   # other orders through two networks, which can move small elements by a few percent; a misrouted gradient is
   # off by about its whole size (0.95 for the generator's first BatchNorm when a stop-gradient is dropped).
   for our_grads, keras_grads in ((ours.generator, keras_g_grads), (ours.discriminator, keras_d_grads)):
@@ -101,4 +101,4 @@ def test_one_step_has_the_tutorials_losses_and_every_gradient():
       for key in path:
         theirs = theirs[key.key]
       error = np.linalg.norm(np.asarray(ours_leaf) - theirs) / np.linalg.norm(theirs)
-      assert error < 0.02, f'{jax.tree_util.keystr(path)}: relative error {error:.4f}'
+      assert error < 0.05, f'{jax.tree_util.keystr(path)}: relative error {error:.4f}'

@@ -5,6 +5,7 @@ import gzip
 import os
 import shutil
 import struct
+import subprocess
 import tempfile
 
 import jax
@@ -13,7 +14,7 @@ import pytest
 from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
 from deeplearn.classification import defaults as classification_defaults
-from deeplearn.core import checkpoints, config as defaults
+from deeplearn.core import checkpoints, config as defaults, train
 from deeplearn.data import datasets
 
 NUM_TRAIN, NUM_TEST = 64, 20
@@ -99,6 +100,20 @@ def tiny_config(config, data_dir: str = "", **overrides):
   return config
 
 
+def signalled_run(args: list[str], cwd: str, *signums: int, env: dict[str, str] | None = None) -> tuple[int, str]:
+  """Runs `args` in `cwd`, sends `signums` once training has logged its fifth step; its exit status and stderr."""
+  process = subprocess.Popen(args, cwd=cwd, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+  lines = []
+  for line in process.stderr:
+    lines.append(line)
+    if '[5] train/' in line:
+      for signum in signums:
+        process.send_signal(signum)
+      break
+  rest = process.communicate(timeout=120)[1]
+  return process.returncode, ''.join(lines) + rest
+
+
 class Killed(Exception):
   """Raised where a real run would have been killed."""
 
@@ -120,3 +135,13 @@ def killed_after_checkpoint(stop_step: int):
 @pytest.fixture
 def make_config(data_dir):
   return lambda **overrides: tiny_config(classification_defaults.classification_config(), data_dir, **overrides)
+
+
+@pytest.fixture(scope='module')
+def classifier_workdir(data_dir, tmp_path_factory):
+  """A finished (tiny) classification run, as `fid_classifier_workdir` names one."""
+  path = str(tmp_path_factory.mktemp('classifier'))
+  config = tiny_config(classification_defaults.classification_config(), data_dir, model_name='original_cnn',
+                       model=classification_defaults.original_cnn())
+  train.train_and_evaluate(config, path)
+  return path

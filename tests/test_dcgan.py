@@ -124,16 +124,6 @@ def test_scores_are_zero_for_one_distribution_large_for_noise_and_exact_on_batch
   assert _scores(real, fake, confident_uniform[:300], 64)['fid'] == pytest.approx(expected, rel=1e-4, abs=1e-5)
 
 
-@pytest.fixture(scope='module')
-def classifier_workdir(data_dir, tmp_path_factory):
-  """A finished (tiny) classification run, as `fid_classifier_workdir` names one."""
-  path = str(tmp_path_factory.mktemp('classifier'))
-  config = tiny_config(classification_defaults.classification_config(), data_dir, model_name='original_cnn',
-                       model=classification_defaults.original_cnn())
-  train.train_and_evaluate(config, path)
-  return path
-
-
 def dcgan_config(data_dir, **overrides):
   return tiny_config(load_config(DCGAN_CONFIG), data_dir, num_grid_samples=4, num_fid_samples=20,
                      num_statistics_samples=32, ema_decay=0.5,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from deeplearn.core import checkpoints, preemption
+from tests.conftest import signalled_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_STEPS = 3000
@@ -25,26 +26,12 @@ def command(data_dir: str, workdir) -> list[str]:
           '--config.optimizer.warmup_steps=2']
 
 
-def signalled_run(args: list[str], *signums: int) -> tuple[int, str]:
-  """Runs `args`, sends `signums` once training has logged its fifth step; its exit status and stderr."""
-  process = subprocess.Popen(args, cwd=ROOT, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-  lines = []
-  for line in process.stderr:
-    lines.append(line)
-    if '[5] train/' in line:
-      for signum in signums:
-        process.send_signal(signum)
-      break
-  rest = process.communicate(timeout=120)[1]
-  return process.returncode, ''.join(lines) + rest
-
-
 def final_params(workdir) -> dict:
   return checkpoints.restore_latest_as_saved(str(workdir))[0]['state']['params']
 
 
 def test_sigterm_saves_the_step_reached_and_a_rerun_ends_where_an_unbroken_run_ends(data_dir, tmp_path):
-  status, stderr = signalled_run(command(data_dir, tmp_path / 'stopped'), signal.SIGTERM)
+  status, stderr = signalled_run(command(data_dir, tmp_path / 'stopped'), ROOT, signal.SIGTERM)
   assert status == 0, stderr[-2000:]
   stopped = re.findall(r'Stopped by SIGTERM at step (\d+) of 3000 with a checkpoint in .*; rerun the same command '
                        r'to resume\.', stderr)

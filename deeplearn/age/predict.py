@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from deeplearn.age import task as age
+from deeplearn.core import storage
 from deeplearn.core.errors import UserError
 from deeplearn.core.runs import Run
 from deeplearn.data import datasets
@@ -15,7 +16,7 @@ from deeplearn.data import datasets
 def load_image(path: str, size: int) -> np.ndarray:
   """The image in `path` as RGB, center-cropped to a square and resized to `size` x `size`, uint8."""
   try:
-    with Image.open(path) as image:
+    with storage.path(path).open('rb') as file, Image.open(file) as image:
       image = ImageOps.exif_transpose(image).convert('RGB')
   except (OSError, ValueError, Image.DecompressionBombError) as e:
     raise UserError(f'cannot read {path} as an image ({type(e).__name__}: {e})') from e

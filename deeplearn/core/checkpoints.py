@@ -1,21 +1,26 @@
 """Saving and restoring the training state with orbax, falling back past unreadable checkpoints."""
 
-import os
 import time
 from typing import Any, TypeVar
 
 import jax
 import orbax.checkpoint as ocp
 from absl import logging
+from etils import epath
 
+from deeplearn.core import storage
 from deeplearn.core.errors import UserError
 
 T = TypeVar('T')
 
 
+def _directory(workdir: str) -> epath.Path:
+  return storage.path(workdir) / 'checkpoints'
+
+
 def create_manager(workdir: str, max_to_keep: int) -> ocp.CheckpointManager:
   return ocp.CheckpointManager(
-      os.path.abspath(os.path.join(workdir, 'checkpoints')),
+      _directory(workdir),
       options=ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True),
       item_handlers=ocp.StandardCheckpointHandler())
 
@@ -27,12 +32,12 @@ def abstract_like(tree: T) -> T:
 
 def _set_aside(manager: ocp.CheckpointManager, step: int) -> str:
   """Renames an unreadable checkpoint out of orbax's way, keeping its files for inspection."""
-  path = os.path.join(str(manager.directory), str(step))
-  aside = f'{path}.unreadable-{int(time.time())}'
+  path = storage.path(manager.directory) / str(step)
+  aside = path.with_name(f'{step}.unreadable-{int(time.time())}')
   if jax.process_index() == 0:
-    os.rename(path, aside)
+    path.rename(aside)
   manager.reload()
-  return aside
+  return str(aside)
 
 
 def _shapes(tree: Any) -> list[tuple[tuple[int, ...], str]]:
@@ -86,8 +91,8 @@ def save(manager: ocp.CheckpointManager, step: int, tree: Any) -> None:
 
 def saved_steps(workdir: str) -> list[int]:
   """The steps of the checkpoints a run kept, oldest first."""
-  directory = os.path.abspath(os.path.join(workdir, 'checkpoints'))
-  steps = sorted(ocp.utils.checkpoint_steps(directory)) if os.path.isdir(directory) else []
+  directory = _directory(workdir)
+  steps = sorted(ocp.utils.checkpoint_steps(directory)) if directory.is_dir() else []
   if not steps:
     raise UserError(f'{directory} holds no checkpoint; train first with '
                     f'`python -m deeplearn.main --workdir={workdir} ...`, or name another workdir.')
@@ -96,7 +101,7 @@ def saved_steps(workdir: str) -> list[int]:
 
 def restore_as_saved(workdir: str, step: int) -> dict[str, Any]:
   """A run's checkpoint at `step`, as the nested dicts of arrays it was saved as."""
-  with ocp.CheckpointManager(os.path.abspath(os.path.join(workdir, 'checkpoints'))) as manager:
+  with ocp.CheckpointManager(_directory(workdir)) as manager:
     here = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])  # For devices other than those that wrote it.
     return manager.restore(step, args=ocp.args.StandardRestore(fallback_sharding=here))
 

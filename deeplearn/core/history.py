@@ -2,8 +2,10 @@
 
 from collections.abc import Mapping, Sequence
 
-import tensorflow as tf
 from tensorboard.backend.event_processing import event_accumulator
+from tensorboard.util import tensor_util
+
+from deeplearn.core import storage
 
 History = Mapping[str, Sequence[tuple[int, float]]]
 
@@ -13,13 +15,14 @@ def read_scalars(workdir: str) -> dict[str, list[tuple[int, float]]]:
 
   A step written twice (a resumed run repeats the evaluation it stopped at) keeps its last value.
   """
-  accumulator = event_accumulator.EventAccumulator(workdir, size_guidance={event_accumulator.TENSORS: 0})
-  accumulator.Reload()
+  with storage.local_event_files(workdir) as logdir:
+    accumulator = event_accumulator.EventAccumulator(logdir, size_guidance={event_accumulator.TENSORS: 0})
+    accumulator.Reload()
   history = {}
   for tag in accumulator.Tags()['tensors']:
     values = {}
     for event in accumulator.Tensors(tag):
-      value = tf.make_ndarray(event.tensor_proto)
+      value = tensor_util.make_ndarray(event.tensor_proto)
       if value.ndim == 0 and value.dtype.kind == 'f':
         values[event.step] = float(value)
     if values:

@@ -1,11 +1,13 @@
-"""Image grids, and writing them as PNG files and animated GIFs."""
+"""Image grids, and writing them as PNG files and animated GIFs, locally or in a bucket."""
 
+import io
 import math
-import os
 from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
+
+from deeplearn.core import storage
 
 
 def grid(images: np.ndarray, padding: int = 2) -> np.ndarray:
@@ -27,11 +29,14 @@ def _pil(image: np.ndarray) -> Image.Image:
 
 def save_png(path: str, image: np.ndarray) -> None:
   """Writes an `(H, W, C)` uint8 image, creating the folder."""
-  os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-  _pil(image).save(path)
+  file = storage.path(path)
+  file.parent.mkdir(parents=True, exist_ok=True)
+  with file.open('wb') as f:
+    _pil(image).save(f, format='PNG')
 
 
 def save_gif(path: str, frames: Sequence[str], seconds_per_frame: float = 0.25) -> None:
   """Writes the PNG files `frames`, in order, as one looping animated GIF."""
-  first, *rest = [Image.open(frame) for frame in frames]
-  first.save(path, save_all=True, append_images=rest, duration=int(seconds_per_frame * 1000), loop=0)
+  first, *rest = [Image.open(io.BytesIO(storage.path(frame).read_bytes())) for frame in frames]
+  with storage.path(path).open('wb') as f:
+    first.save(f, format='GIF', save_all=True, append_images=rest, duration=int(seconds_per_frame * 1000), loop=0)

@@ -2,8 +2,6 @@
 
 import contextlib
 import functools
-import glob
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -13,10 +11,11 @@ import ml_collections
 import numpy as np
 from absl import logging
 from clu import metric_writers, metrics, periodic_actions
+from etils import epath
 from jax.sharding import Mesh
 
 from deeplearn.core import (
-    checkpoints, config as config_lib, history, images, input_pipeline, parallel, preemption, registry,
+    checkpoints, config as config_lib, history, images, input_pipeline, parallel, preemption, registry, storage,
     workdir as workdir_lib
 )
 from deeplearn.core.errors import NonFiniteLossError
@@ -61,8 +60,8 @@ def _check_finite(summary: Mapping[str, float], step: int, last_checkpoint: int 
           'Lower the learning rate (--config...learning_rate) or check the data.')
 
 
-def _images_dir(workdir: str) -> str:
-  return os.path.join(workdir, 'images')
+def _images_dir(workdir: str) -> epath.Path:
+  return storage.path(workdir) / 'images'
 
 
 def write_images(named_images: Mapping[str, np.ndarray], step: int, writer: metric_writers.MetricWriter,
@@ -71,15 +70,15 @@ def write_images(named_images: Mapping[str, np.ndarray], step: int, writer: metr
   writer.write_images(step, {name: image[None] for name, image in named_images.items()})
   if jax.process_index() == 0:
     for name, image in named_images.items():
-      images.save_png(os.path.join(_images_dir(workdir), f'{name}_{step:08d}.png'), image)
+      images.save_png(_images_dir(workdir) / f'{name}_{step:08d}.png', image)
 
 
 def write_animations(names: Iterable[str], workdir: str) -> None:
   """`workdir/images/NAME.gif`: every PNG written under NAME, in step order (process 0)."""
   if jax.process_index() == 0:
     for name in names:
-      frames = sorted(glob.glob(os.path.join(_images_dir(workdir), f'{name}_*.png')))
-      images.save_gif(os.path.join(_images_dir(workdir), f'{name}.gif'), frames)
+      frames = sorted(_images_dir(workdir).glob(f'{name}_*.png'))
+      images.save_gif(_images_dir(workdir) / f'{name}.gif', frames)
 
 
 def jit_train_step(task: Task, mesh: Mesh,
@@ -140,7 +139,7 @@ def create_writer(config: ml_collections.ConfigDict, workdir: str) -> metric_wri
   """Metrics to the console and (process 0) to TensorBoard; the config goes to TensorBoard's hparams only."""
   if jax.process_index() > 0:
     return metric_writers.LoggingWriter()
-  tensorboard = metric_writers.SummaryWriter(workdir)
+  tensorboard = storage.summary_writer(workdir)
   tensorboard.write_hparams(config.to_dict())
   return metric_writers.AsyncMultiWriter([metric_writers.LoggingWriter(), tensorboard])
 

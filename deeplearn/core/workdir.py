@@ -2,12 +2,12 @@
 
 import datetime
 import json
-import os
 from typing import Any
 
 import jax
 import ml_collections
 
+from deeplearn.core import storage
 from deeplearn.core.config import flatten
 from deeplearn.core.errors import UserError
 
@@ -23,7 +23,8 @@ _MOST_NAMED = 5  # Differing fields named in the error.
 
 
 def check_folder(workdir: str) -> None:
-  if os.path.exists(workdir) and not os.path.isdir(workdir):
+  folder = storage.path(workdir)
+  if folder.exists() and not folder.is_dir():
     raise UserError(f'--workdir={workdir} is a file; name a folder: a new one, or that of a run to continue.')
 
 
@@ -37,11 +38,10 @@ def check_continues(config: ml_collections.ConfigDict, workdir: str) -> None:
   `config` may differ from the run's own only in `CHANGEABLE_FIELDS`.
   """
   check_folder(workdir)
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.exists(path):
+  path = storage.path(workdir) / CONFIG_FILE
+  if not path.exists():
     return
-  with open(path) as f:
-    saved = flatten(ml_collections.ConfigDict(json.load(f)))
+  saved = flatten(ml_collections.ConfigDict(json.loads(path.read_text())))
   now = flatten(ml_collections.ConfigDict(_as_json(config)))
   differing = sorted(name for name in saved.keys() | now.keys()
                      if saved.get(name) != now.get(name) and name.rsplit('.', 1)[-1] not in CHANGEABLE_FIELDS)
@@ -61,20 +61,20 @@ def check_continues(config: ml_collections.ConfigDict, workdir: str) -> None:
 def record_start(config: ml_collections.ConfigDict, workdir: str, step: int) -> None:
   """Writes the config (process 0), so tools can rebuild the model from the workdir, and logs this start."""
   if jax.process_index() == 0:
-    os.makedirs(workdir, exist_ok=True)
-    with open(os.path.join(workdir, CONFIG_FILE), 'w') as f:
-      f.write(config.to_json_best_effort(indent=2))
+    folder = storage.path(workdir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CONFIG_FILE).write_text(config.to_json_best_effort(indent=2))
     start = {'time': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), 'step': step,
              'config': _as_json(config)}
-    with open(os.path.join(workdir, STARTS_FILE), 'a') as f:
-      f.write(json.dumps(start) + '\n')
+    starts = folder / STARTS_FILE
+    earlier = starts.read_text() if starts.exists() else ''  # Rewritten whole: a bucket's objects do not append.
+    starts.write_text(earlier + json.dumps(start) + '\n')
 
 
 def load_config(workdir: str) -> ml_collections.ConfigDict:
   """The config a finished or running training run in `workdir` was started with."""
-  path = os.path.join(workdir, CONFIG_FILE)
-  if not os.path.isfile(path):
+  path = storage.path(workdir) / CONFIG_FILE
+  if not path.is_file():
     raise UserError(f'{path} does not exist: {workdir!r} is not the workdir of a training run. '
                     'Pass the --workdir given to `python -m deeplearn.main`.')
-  with open(path) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  return ml_collections.ConfigDict(json.loads(path.read_text()))

@@ -11,6 +11,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 from jax.experimental import multihost_utils
 
+from deeplearn.core import storage
 from deeplearn.core.errors import UserError
 from deeplearn.data import utk_face  # pylint: disable=unused-import  # Registers `utk_face` with TFDS.
 
@@ -38,8 +39,8 @@ class _ManualDirDownloads:
   def _local_path(self, url: str) -> str | None:
     file_name = os.path.basename(url)
     for candidate in (file_name, *_MANUAL_STAND_INS.get(file_name, ())):
-      if os.path.exists(os.path.join(self._manual_dir, candidate)):
-        return os.path.join(self._manual_dir, candidate)
+      if (storage.path(self._manual_dir) / candidate).exists():
+        return os.fspath(storage.path(self._manual_dir) / candidate)
     return None
 
   def download(self, url_or_urls):
@@ -57,14 +58,14 @@ class _ManualDirDownloads:
 
   def iter_archive(self, path: str) -> Iterator[tuple[str, BinaryIO]]:
     """An archive's members, or an extracted folder's files named as the archive names them."""
-    if not os.path.isdir(path):
+    folder = storage.path(path)
+    if not folder.is_dir():
       yield from self._download_manager.iter_archive(path)
       return
-    parent = os.path.dirname(path)
-    for root, _, files in os.walk(path):
+    for root, _, files in folder.walk():
       for file_name in sorted(files):
-        with open(os.path.join(root, file_name), 'rb') as f:
-          yield os.path.relpath(os.path.join(root, file_name), parent), f
+        with (root / file_name).open('rb') as f:
+          yield os.fspath((root / file_name).relative_to(folder.parent)), f
 
   def __getattr__(self, name: str):
     return getattr(self._download_manager, name)
@@ -100,7 +101,7 @@ def _prepared_here(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.Da
   if builder.is_prepared():
     return builder
   if manual_dir:
-    if not os.path.isdir(manual_dir):
+    if not storage.path(manual_dir).is_dir():
       raise UserError(
           f'Dataset {name!r} is not prepared and config.manual_dir={manual_dir!r} is not a folder. '
           'Either point --config.manual_dir at the raw files as their publisher ships them, or '

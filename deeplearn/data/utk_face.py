@@ -15,6 +15,7 @@ import tensorflow_datasets as tfds
 from absl import logging
 from PIL import Image
 
+from deeplearn.core import storage
 from deeplearn.core.errors import UserError
 
 IMAGE_SIZE = 200
@@ -58,15 +59,15 @@ def _image_or_none(data: bytes) -> bytes | np.ndarray | None:
 
 def _files_in(manual_dir: str, dl_manager: tfds.download.DownloadManager) -> Iterator[tuple[str, BinaryIO]]:
   """(file name, file object) of every file in `manual_dir/UTKFace.tar.gz` or else `manual_dir/UTKFace/`."""
-  tarball = os.path.join(manual_dir, 'UTKFace.tar.gz')
-  folder = os.path.join(manual_dir, 'UTKFace')
-  if os.path.exists(tarball):
+  tarball = storage.path(manual_dir) / 'UTKFace.tar.gz'
+  folder = storage.path(manual_dir) / 'UTKFace'
+  if tarball.exists():
     for path, file in dl_manager.iter_archive(tarball):
       yield os.path.basename(path), file
-  elif os.path.isdir(folder):
-    for file_name in sorted(os.listdir(folder)):
-      with open(os.path.join(folder, file_name), 'rb') as file:
-        yield file_name, file
+  elif folder.is_dir():
+    for file in sorted(folder.iterdir()):
+      with file.open('rb') as f:
+        yield file.name, f
   else:
     raise UserError(f'{manual_dir} holds neither UTKFace.tar.gz nor a UTKFace/ folder. '
                             f'{UtkFace.MANUAL_DOWNLOAD_INSTRUCTIONS}')

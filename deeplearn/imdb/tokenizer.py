@@ -4,10 +4,11 @@ Byte-level pieces cover every string, so any text (unseen words, punctuation, no
 decodes back to itself. Id 0 is padding.
 """
 
-import os
 from collections.abc import Iterable
 
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from deeplearn.core import storage
 
 PAD = '<pad>'
 PAD_ID = 0
@@ -27,11 +28,12 @@ def learn(texts: Iterable[str], vocab_size: int) -> Tokenizer:
 
 
 def save(tokenizer: Tokenizer, workdir: str) -> None:
-  os.makedirs(workdir, exist_ok=True)
-  tokenizer.save(os.path.join(workdir, FILE_NAME))
+  folder = storage.path(workdir)
+  folder.mkdir(parents=True, exist_ok=True)
+  (folder / FILE_NAME).write_text(tokenizer.to_str())
 
 
 def load(workdir: str) -> Tokenizer | None:
   """The tokenizer saved in `workdir`, or None when there is none yet."""
-  path = os.path.join(workdir, FILE_NAME)
-  return Tokenizer.from_file(path) if os.path.exists(path) else None
+  path = storage.path(workdir) / FILE_NAME
+  return Tokenizer.from_str(path.read_text()) if path.exists() else None

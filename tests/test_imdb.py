@@ -1,12 +1,15 @@
 """IMDB: the tokenizer, the masked BiLSTM, bucketed batches, the offline build, and the config end to end."""
 
+import functools
 import io
 import os
 import subprocess
 import sys
 import tarfile
 
+import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -14,7 +17,7 @@ import pytest
 from deeplearn.core import checkpoints, input_pipeline, runs, train
 from deeplearn.data import datasets
 from deeplearn.imdb import predict as imdb_predict, task as imdb, tokenizer
-from deeplearn.models.rnn import TextClassifier
+from deeplearn.models.rnn import BiLSTM, TextClassifier
 from tests.conftest import load_config, tiny_config
 
 IMDB_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'imdb_rnn.py')
@@ -61,6 +64,37 @@ def test_tokenizer_round_trips_any_text():
                'tabs\tand\nnewlines', '<br />', '']:
     assert subwords.decode(subwords.encode(text).ids) == text
     assert tokenizer.PAD_ID not in subwords.encode(text).ids
+
+
+class FlaxBiLSTM(nn.Module):
+  """The plain formulation: flax's `Bidirectional` of two `RNN(OptimizedLSTMCell)` scans, padding masked by `seq_lengths`."""
+  features: int
+
+  @nn.compact
+  def __call__(self, x, lengths):
+    cell = lambda: nn.OptimizedLSTMCell(self.features)
+    rnn = nn.Bidirectional(nn.RNN(cell()), nn.RNN(cell()), return_carry=True)
+    ((_, forward_h), (_, backward_h)), outputs = rnn(x, seq_lengths=lengths)
+    real = jnp.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
+    return jnp.where(real, outputs, 0.0), jnp.concatenate([forward_h, backward_h], axis=-1)
+
+
+def test_fused_bilstm_is_the_plain_formulation_in_values_and_gradients():
+  x = jax.random.normal(jax.random.key(1), (4, 11, 6))
+  lengths = jnp.array([11, 5, 1, 8])
+  variables = FlaxBiLSTM(7).init(jax.random.key(0), x, lengths)
+  assert jax.tree.structure(variables) == jax.tree.structure(BiLSTM(7).init(jax.random.key(0), x, lengths))
+
+  def loss(module, variables, x):
+    outputs, final = module.apply(variables, x, lengths)
+    return jnp.sum(jnp.sin(outputs)) + jnp.sum(final ** 2)  # Every output and final feature weighs in.
+  for module in (FlaxBiLSTM(7), BiLSTM(7)):
+    np.testing.assert_allclose(loss(module, variables, x), loss(FlaxBiLSTM(7), variables, x), rtol=1e-6)
+  expected = jax.grad(functools.partial(loss, FlaxBiLSTM(7)), argnums=(0, 1))(variables, x)
+  fused = jax.grad(functools.partial(loss, BiLSTM(7)), argnums=(0, 1))(variables, x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fused, expected)
+  for a, b in zip(BiLSTM(7).apply(variables, x, lengths), FlaxBiLSTM(7).apply(variables, x, lengths)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize('lstm_features,pooling', [((8,), 'final'), ((8, 4), 'final'), ((8,), 'final_and_max')],

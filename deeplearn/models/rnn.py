@@ -3,6 +3,23 @@
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+from flax.linen.recurrent import DenseParams
+
+
+class _GateWeights(nn.Module):
+  """One direction's kernels and biases, named and initialised as `nn.OptimizedLSTMCell`'s (`ii`..`io`, `hi`..`ho`)."""
+  features: int
+
+  @nn.compact
+  def __call__(self, input_features: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The four gates' input kernels `(E, 4F)`, recurrent kernels `(F, 4F)` and biases `(4F,)`, in i, f, g, o order."""
+    shape_of = lambda features: jnp.zeros((1, features))  # Only its last dimension is read.
+    inputs = [DenseParams(self.features, use_bias=False, name=f'i{gate}')(shape_of(input_features)) for gate in 'ifgo']
+    hidden = [DenseParams(self.features, kernel_init=nn.initializers.orthogonal(), name=f'h{gate}')(
+        shape_of(self.features)) for gate in 'ifgo']
+    return (jnp.concatenate([kernel for kernel, _ in inputs], axis=-1),
+            jnp.concatenate([kernel for kernel, _ in hidden], axis=-1),
+            jnp.concatenate([bias for _, bias in hidden], axis=-1))
 
 
 class BiLSTM(nn.Module):
@@ -11,17 +28,41 @@ class BiLSTM(nn.Module):
   Returns the per-token outputs `(B, T, 2 * features)` (zero past each length) and the final features
   `(B, 2 * features)`: the forward LSTM's state after the last real token and the backward LSTM's
   after the first, as Keras' `Bidirectional(LSTM)` gives without padding.
+
+  The same function and parameters as `nn.Bidirectional` of two `nn.RNN(nn.OptimizedLSTMCell)` with
+  `seq_lengths` (tested), in one scan that steps both directions at once: step `s` reads position `s`
+  forwards and `T - 1 - s` backwards, so the backward state stays zero until it reaches a row's last
+  real token, and each step's matmuls take both directions in one batched product. Padding never
+  updates a state. (Projecting every position's input before the scan, as one large matmul, measured
+  slower on XLA:CPU; docs/results.md.)
   """
   features: int
-  dtype: jnp.dtype = jnp.float32  # What the gates compute in; the carry (cell and hidden state) stays float32.
+  dtype: jnp.dtype = jnp.float32  # What the matmuls compute in; the carry (cell and hidden state) stays float32.
 
   @nn.compact
   def __call__(self, x: jax.Array, lengths: jax.Array) -> tuple[jax.Array, jax.Array]:
-    cell = lambda: nn.OptimizedLSTMCell(self.features, dtype=self.dtype)
-    rnn = nn.Bidirectional(nn.RNN(cell()), nn.RNN(cell()), return_carry=True)
-    ((_, forward_h), (_, backward_h)), outputs = rnn(x, seq_lengths=lengths)
-    real = jnp.arange(x.shape[1])[None, :, None] < lengths[:, None, None]
-    return jnp.where(real, outputs, 0.0), jnp.concatenate([forward_h, backward_h], axis=-1)
+    batch, length, _ = x.shape
+    directions = [_GateWeights(self.features, name=f'OptimizedLSTMCell_{d}')(x.shape[-1]) for d in range(2)]
+    input_kernels, recurrent_kernels, biases = (jnp.stack(w).astype(self.dtype) for w in zip(*directions))
+    time_major = x.astype(self.dtype).transpose(1, 0, 2)
+    inputs = jnp.stack([time_major, time_major[::-1]], axis=1)  # (T, 2, B, E)
+    positions = jnp.stack([jnp.arange(length), jnp.arange(length)[::-1]], axis=1)  # (T, 2)
+
+    def step(carry, step_inputs):
+      c, h = carry
+      x_t, position = step_inputs
+      gates = (jnp.einsum('dbe,dek->dbk', x_t, input_kernels) + biases[:, None, :]
+               + jnp.einsum('dbf,dfk->dbk', h.astype(self.dtype), recurrent_kernels)).astype(jnp.float32)
+      i, f, g, o = jnp.split(gates, 4, axis=-1)
+      new_c = nn.sigmoid(f) * c + nn.sigmoid(i) * jnp.tanh(g)
+      new_h = nn.sigmoid(o) * jnp.tanh(new_c)
+      real = position[:, None, None] < lengths[None, :, None]
+      return (jnp.where(real, new_c, c), jnp.where(real, new_h, h)), jnp.where(real, new_h, 0.0)
+
+    zeros = jnp.zeros((2, batch, self.features), jnp.float32)
+    (_, final_h), outputs = jax.lax.scan(step, (zeros, zeros), (inputs, positions))
+    outputs = jnp.concatenate([outputs[:, 0], outputs[::-1, 1]], axis=-1).transpose(1, 0, 2)
+    return outputs.astype(self.dtype), jnp.concatenate([final_h[0], final_h[1]], axis=-1)
 
 
 def masked_max(outputs: jax.Array, lengths: jax.Array) -> jax.Array:

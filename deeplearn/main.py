@@ -10,7 +10,7 @@ import jax
 import tensorflow as tf
 from absl import app, flags, logging
 
-from deeplearn.core import config as config_lib, distributed, train, workdir
+from deeplearn.core import config as config_lib, distributed, storage, train, workdir
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import CONFIG, WORKDIR
 
@@ -45,8 +45,9 @@ def main(argv: list[str]) -> None:
     config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed or started.
     workdir.check_continues(CONFIG.value, WORKDIR.value)
     distributed.initialize()
-    logging.info('JAX devices: %s', jax.devices())
-    train.train_and_evaluate(CONFIG.value, WORKDIR.value)
+    with storage.process_log(WORKDIR.value, jax.process_index()):
+      logging.info('JAX devices: %s', jax.devices())
+      train.train_and_evaluate(CONFIG.value, WORKDIR.value)
   except UserError as e:
     sys.exit(f'error: {e}')
   except jax.errors.JaxRuntimeError as e:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs one config on every worker of a Cloud TPU VM pod slice at once; JAX finds the pod's processes
 # itself (--distributed). The run starts detached on each worker (nohup), so a dropped SSH connection
-# does not end it; each worker logs to its own file on the worker's disk.
+# does not end it; each worker logs to its own file on the worker's disk (everything it prints) and, through
+# the run itself, to WORKDIR/logs/process_N.log in the bucket (its log lines, rewritten every minute).
 #
 # Needs: the gcloud CLI, logged in, with a TPU VM slice (e.g. v4-32, v5litepod-16) named $TPU_NAME in
 # $ZONE; a bucket that every worker reads and writes, for the workdir and the TFDS data_dir (prepare the

@@ -92,4 +92,7 @@ def test_a_gs_workdir_trains_stops_resumes_and_is_read_back(data_dir, classifier
   starts = [json.loads(line) for line in epath.Path(f'{workdir}/starts.jsonl').read_text().splitlines()]
   assert [start['step'] for start in starts] == [0, stopped_at[0]]
   assert [step for step, _ in history.read_scalars(workdir)['eval/fid']] == [NUM_STEPS]
+  log = epath.Path(f'{workdir}/logs/process_0.log').read_text()  # Both starts' lines, the stop between them.
+  assert log.count('JAX devices:') == 2 and f'Stopped by SIGTERM at step {stopped_at[0]}' in log
+  assert log.index('Stopped by SIGTERM') < log.rindex('JAX devices:')
   assert os.listdir(tmp_path) == ['unbroken']  # Nothing landed in a local `gs:` folder.

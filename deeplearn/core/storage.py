@@ -7,12 +7,15 @@ and to TensorBoard's event files, which reach a bucket as copies (`SummaryWriter
 """
 
 import contextlib
+import logging as std_logging
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 
 import fsspec
+from absl import logging as absl_logging
 from clu import metric_writers
 from etils import epath
 
@@ -76,3 +79,50 @@ def local_event_files(logdir: str) -> Iterator[str]:
     for file in path(logdir).glob(_EVENT_FILES):
       file.copy(epath.Path(local) / file.name)
     yield local
+
+
+class LogFile(std_logging.Handler):
+  """Every log line of this process, kept in `path` beside the run, after the lines of the runs before.
+
+  The file is rewritten whole every `flush_seconds` and at `close` (a bucket's objects do not append),
+  so a process killed outright loses at most that many seconds of lines.
+  """
+
+  def __init__(self, path: str, flush_seconds: float = 60.0):
+    super().__init__()
+    self._path = epath.Path(path)
+    self._earlier = self._path.read_text() if self._path.exists() else ''
+    self._lines: list[str] = []
+    self.setFormatter(absl_logging.PythonFormatter())
+    self._closing = threading.Event()
+    threading.Thread(target=self._flush_every, args=(flush_seconds,), daemon=True).start()
+
+  def emit(self, record: std_logging.LogRecord) -> None:
+    self._lines.append(self.format(record))
+
+  def flush(self) -> None:
+    with self.lock:
+      text = self._earlier + ''.join(f'{line}\n' for line in self._lines)
+    self._path.parent.mkdir(parents=True, exist_ok=True)
+    self._path.write_text(text)
+
+  def _flush_every(self, seconds: float) -> None:
+    while not self._closing.wait(seconds):
+      self.flush()
+
+  def close(self) -> None:
+    self._closing.set()
+    self.flush()
+    super().close()
+
+
+@contextlib.contextmanager
+def process_log(workdir: str, process_index: int) -> Iterator[None]:
+  """Inside it, this process's log lines also go to `workdir/logs/process_INDEX.log`."""
+  log = LogFile(os.fspath(path(workdir) / 'logs' / f'process_{process_index}.log'))
+  std_logging.getLogger().addHandler(log)
+  try:
+    yield
+  finally:
+    std_logging.getLogger().removeHandler(log)
+    log.close()

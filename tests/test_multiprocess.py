@@ -4,6 +4,7 @@ The two-process runs go through `launch/local_processes.sh`, as a user starts th
 """
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -109,3 +110,20 @@ def test_a_process_that_dies_stops_the_other_with_a_clear_error(data_dir, tmp_pa
   log = open(tmp_path / 'p0.log').read()
   assert status != 0 and time.monotonic() - killed_at < 60
   assert 'lost the other processes' in log or 'another task died' in log, log[-3000:]
+
+
+def test_sigterm_to_one_process_stops_both_at_the_same_step_with_one_checkpoint(data_dir, tmp_path):
+  deadline = time.monotonic() + TIMEOUT_S
+  flags, port = tiny_run_flags(data_dir, tmp_path / 'run', 100_000), free_port()
+  processes = [start_process(flags, tmp_path / f'p{i}.log', i, port) for i in range(2)]
+  while not all('train/loss' in open(tmp_path / f'p{i}.log').read() for i in range(2)):  # Both are training.
+    assert all(p.poll() is None for p in processes) and time.monotonic() < deadline, \
+        open(tmp_path / 'p0.log').read()[-3000:]
+    time.sleep(0.5)
+  processes[1].send_signal(signal.SIGTERM)  # One worker preempted, as a scheduler or a TPU VM does it.
+  statuses = finish(processes, deadline)
+  logs = [open(tmp_path / f'p{i}.log').read() for i in range(2)]
+  assert statuses == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+  stopped = [re.findall(r'Stopped by SIGTERM at step (\d+) of 100000', log) for log in logs]
+  assert len(stopped[0]) == 1 and stopped[0] == stopped[1], stopped
+  assert checkpoints.saved_steps(str(tmp_path / 'run'))[-1] == int(stopped[0][0])

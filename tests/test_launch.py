@@ -3,6 +3,7 @@
 import os
 import re
 import subprocess
+import sys
 import time
 
 import nbclient
@@ -103,3 +104,29 @@ def test_tpu_pod_script_starts_a_detached_run_on_every_worker_and_reports_and_st
   time.sleep(0.5)
   assert ': not running' in pod('status')
   assert (home / 'deeplearn_run.log').read_text().splitlines()[-1] == 'stopping: SIGTERM'
+
+
+NO_TENSORFLOW = '''import sys
+
+
+class Blocker:  # As on a machine where TensorFlow and TFDS are not installed.
+  def find_spec(self, name, path=None, target=None):
+    if name.split('.')[0] in ('tensorflow', 'tensorflow_datasets'):
+      raise ImportError(f'No module named {name!r}')
+
+
+sys.meta_path.insert(0, Blocker())
+'''
+
+
+def test_synthetic_bench_times_a_config_where_tensorflow_cannot_be_imported(tmp_path):
+  (tmp_path / 'sitecustomize.py').write_text(NO_TENSORFLOW)
+  env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{ROOT}')
+  blocked = subprocess.run([sys.executable, '-c', 'import tensorflow'], env=env, capture_output=True, text=True)
+  assert 'No module named' in blocked.stderr
+  result = subprocess.run([sys.executable, 'launch/synthetic_bench.py', '--config=configs/mnist_original.py',
+                           '--windows=1', '--window_seconds=0.2'], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rates = dict(re.findall(r'\| (train step alone|whole loop) \| ([\d,]+) \|', result.stdout))
+  assert set(rates) == {'train step alone', 'whole loop'} and all(int(r.replace(',', '')) > 0 for r in rates.values())

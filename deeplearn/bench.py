@@ -66,8 +66,10 @@ def benchmark(config) -> dict[str, float]:
 
   def step_alone(first, count):
     nonlocal state
+    window = parallel.DispatchWindow()
     for _ in range(count):
       state, metrics = train_step(state, fixed_chunk, rng)
+      window.add(metrics)
     return metrics
 
   def pipeline_alone(first, count):
@@ -77,9 +79,11 @@ def benchmark(config) -> dict[str, float]:
   def whole_loop(first, count):
     nonlocal state
     total = None
+    window = parallel.DispatchWindow()
     for chunk in train.global_train_chunks(task, mesh, range(first, first + count), per_transfer):
       state, metrics = jitted_step(state, chunk, rng)
       total = train.merge_metrics(total, metrics)
+      window.add(metrics)
     return total
 
   return {

@@ -24,11 +24,11 @@ IDX_FILES = {
 }
 
 
-def write_idx_files(folder: str, seed: int) -> None:
-  """The four gzipped IDX files of MNIST's layout, with NUM_TRAIN/NUM_TEST random images whose label is learnable."""
+def write_idx_files(folder: str, seed: int, num_train: int = NUM_TRAIN, num_test: int = NUM_TEST) -> None:
+  """The four gzipped IDX files of MNIST's layout, with random images whose label is learnable."""
   rng = np.random.default_rng(seed)
   os.makedirs(folder, exist_ok=True)
-  for split, count in (('train', NUM_TRAIN), ('test', NUM_TEST)):
+  for split, count in (('train', num_train), ('test', num_test)):
     labels = rng.integers(0, 10, count).astype(np.uint8)
     images = rng.integers(0, 60, (count, 28, 28)).astype(np.uint8)
     images[np.arange(count), labels * 2 + 4, 4:24] = 255  # A bright row that encodes the label.

@@ -1,4 +1,7 @@
-"""The device mesh and how arrays are laid out on it: batches split, state replicated."""
+"""The device mesh, how arrays are laid out on it (batches split, state replicated) and how far the host runs ahead."""
+
+import collections
+from typing import Any
 
 import jax
 import numpy as np
@@ -36,3 +39,24 @@ def to_global(batch, mesh: Mesh, batch_axis: int = 0):
   sharding = batch_sharded(mesh, batch_axis)
   return jax.tree.map(
       lambda x: jax.make_array_from_process_local_data(sharding, x), batch)
+
+
+class DispatchWindow:
+  """Keeps the host at most `steps` steps ahead of the devices: each `add` waits for the outputs `steps` adds back.
+
+  XLA:CPU runs a program on each device as a task that holds a thread of a pool as large as the device count
+  (each waits in the collectives for the others), and a launch that finds its device's limit of pending programs
+  reached waits, holding a thread of that same pool. A loop that syncs only to log dispatches hundreds of steps
+  ahead: the waiting launches take the threads a step's all-reduce needs, and it never completes (eight virtual
+  devices on two cores: XLA aborts after 40 s). A few steps ahead keep any backend busy.
+  """
+
+  def __init__(self, steps: int = 4):
+    self._steps = steps
+    self._pending: collections.deque = collections.deque()
+
+  def add(self, outputs: Any) -> None:
+    """Registers a dispatched step's outputs (arrays no later step donates); waits when the window is full."""
+    self._pending.append(outputs)
+    if len(self._pending) > self._steps:
+      jax.block_until_ready(self._pending.popleft())

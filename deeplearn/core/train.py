@@ -38,10 +38,12 @@ def merge_metrics(total: metrics.Collection | None, new: metrics.Collection) -> 
 def evaluate(eval_step: EvalStep, state: Any, split: EvalSplit, mesh: Mesh) -> dict[str, float]:
   """Metrics over a whole split, every example exactly once (padding rows are masked out)."""
   total: metrics.Collection | None = None
+  window = parallel.DispatchWindow()
   for batch in split:
     rows = input_pipeline.process_rows(batch, jax.process_index(), jax.process_count())
     batch_metrics = eval_step(state, parallel.to_global(rows, mesh))
     total = merge_metrics(total, batch_metrics)
+    window.add(batch_metrics)
   return {k: float(v) for k, v in total.compute().items()}
 
 
@@ -200,6 +202,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
   train_metrics: metrics.Collection | None = None
   eval_summary = {} if start_step < task.num_train_steps else evaluate_all(state, start_step)
   stop = preemption.StopRequests()
+  window = parallel.DispatchWindow()
   try:  # Pending checkpoint writes finish even when the loop stops on an error.
     steps = range(start_step, task.num_train_steps)
     for step, chunk in zip(steps, global_train_chunks(task, mesh, steps, config.batches_per_transfer)):
@@ -209,6 +212,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
         else:
           state, step_metrics = train_step(state, chunk, train_rng)
       train_metrics = merge_metrics(train_metrics, step_metrics)
+      window.add(step_metrics)
       done = step + 1
       report_progress(done)
       is_last = done == task.num_train_steps

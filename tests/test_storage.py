@@ -96,3 +96,15 @@ def test_a_gs_workdir_trains_stops_resumes_and_is_read_back(data_dir, classifier
   assert log.count('JAX devices:') == 2 and f'Stopped by SIGTERM at step {stopped_at[0]}' in log
   assert log.index('Stopped by SIGTERM') < log.rindex('JAX devices:')
   assert os.listdir(tmp_path) == ['unbroken']  # Nothing landed in a local `gs:` folder.
+
+
+def test_a_gs_run_killed_outright_keeps_its_events_up_to_its_last_checkpoint(data_dir, classifier_workdir, gcs_env,
+                                                                            tmp_path):
+  workdir = f'gs://{BUCKET}/runs/killed'
+  args = dcgan_command(data_dir, classifier_workdir, workdir) + ['--config.checkpoint_every_steps=2']
+  status, stderr = signalled_run(args, str(tmp_path), signal.SIGKILL, env=gcs_env)
+  assert status == -signal.SIGKILL, stderr[-2000:]
+  last = checkpoints.saved_steps(workdir)[-1]
+  assert last >= 2
+  logged = [step for step, _ in history.read_scalars(workdir)['train/discriminator_loss']]
+  assert logged[:last] == list(range(1, last + 1))

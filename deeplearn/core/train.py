@@ -231,6 +231,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: str) -> dict[
       if checkpoint_due:
         with report_progress.timed('checkpoint'):
           checkpoints.save(manager, done, {'state': state, 'rng': train_rng_data})
+          writer.flush()  # A bucket's TensorBoard events arrive now: a killed run keeps those of its checkpoints.
         last_checkpoint = done
       if stopping:
         logging.warning('Stopped by %s at step %d of %d with a checkpoint in %s; rerun the same command to resume.',

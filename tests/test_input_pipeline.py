@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from deeplearn.core import input_pipeline
+from deeplearn.core import input_pipeline, parallel
 from deeplearn.core.errors import UserError
 
 
@@ -37,6 +37,43 @@ def test_processes_holding_their_own_shards_make_the_global_batch_of_one_process
     np.testing.assert_array_equal(np.concatenate([p(step)['x'] for p in processes]), whole(step)['x'])
   with pytest.raises(UserError, match='data_shards=4 does not split evenly over 3 processes'):
     input_pipeline.process_shard_ids(4, 0, 3)
+
+
+def test_a_batch_takes_each_shards_rows_in_its_epoch_permutation():
+  shards = input_pipeline.in_memory_shards(_split(16), 2, range(2))
+  batches = input_pipeline.ShuffledBatches(shards, batch_size=4, seed=3, shard_ids=range(2), num_shards=2)
+  epoch, index = divmod(5, batches.steps_per_epoch)  # 4 steps an epoch: step 5 is epoch 1's second batch.
+  expected = [shard['x'][np.random.default_rng([3, epoch, i]).permutation(8)][index * 2:(index + 1) * 2]
+              for i, shard in enumerate(shards)]
+  np.testing.assert_array_equal(batches(5)['x'], np.concatenate(expected))
+
+
+def _batches_of_each_kind():
+  shards = input_pipeline.in_memory_shards(_split(24), 2, range(2))
+  two_shards = input_pipeline.ShuffledBatches(shards, batch_size=4, seed=0, shard_ids=range(2), num_shards=2)
+  one_shard = input_pipeline.ShuffledBatches([_split(10)], batch_size=3, seed=1)
+  staged = input_pipeline.StagedBatches([one_shard, input_pipeline.ShuffledBatches([_split(9)], 3, 2)], [4, 6])
+  sequences = [np.arange(n) for n in (3, 5, 4, 9, 8, 2, 7, 6)]
+  bucketed = input_pipeline.BucketedBatches(sequences, np.arange(8), 2, boundaries=[10], pad_multiple=12, seed=0)
+  return {'two shards': two_shards, 'one shard': one_shard, 'staged': staged, 'bucketed': bucketed}
+
+
+@pytest.mark.parametrize('kind', ['two shards', 'one shard', 'staged', 'bucketed'])
+@pytest.mark.parametrize('steps', [range(0, 2), range(2, 6), range(3, 8)])  # Within an epoch or stage, across them.
+def test_stacked_steps_are_the_steps_batches_one_above_the_other(kind, steps):
+  batches = _batches_of_each_kind()[kind]
+  chunk = batches.stacked(steps)
+  fresh = _batches_of_each_kind()[kind]  # Fetched in another order, from other cached epochs.
+  for i, step in reversed(list(enumerate(steps))):
+    for key, value in fresh(step).items():
+      np.testing.assert_array_equal(chunk[key][i], value)
+
+
+def test_a_stacked_chunk_becomes_a_device_array_without_a_copy():
+  batches = input_pipeline.ShuffledBatches([{'x': np.random.rand(100, 5, 7).astype(np.float32)}], 8, seed=0)
+  chunk = batches.stacked(range(4))
+  on_device = parallel.to_global(chunk, parallel.make_mesh(), batch_axis=1)['x']
+  assert on_device.addressable_shards[0].data.unsafe_buffer_pointer() == chunk['x'].ctypes.data
 
 
 def test_padded_batches_cover_the_split_exactly_once():

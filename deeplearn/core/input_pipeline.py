@@ -16,6 +16,18 @@ def num_examples(arrays: Batch) -> int:
   return len(next(iter(arrays.values())))
 
 
+def aligned_empty(shape: Sequence[int], dtype: np.dtype, alignment: int = 64) -> np.ndarray:
+  """An uninitialised array whose data starts on an `alignment`-byte boundary.
+
+  XLA:CPU adopts such a host array as a device buffer without copying it (an age batch chunk, 123 MB: 0.1 ms
+  against 70 ms for one at numpy's default 16-byte alignment).
+  """
+  size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+  buffer = np.empty(size + alignment, np.uint8)
+  start = -buffer.ctypes.data % alignment
+  return buffer[start:start + size].view(dtype).reshape(shape)
+
+
 class ShuffledBatches:
   """Training batches of a split read as `num_shards` equal shards; a process holds only the shards `shard_ids`.
 
@@ -50,12 +62,25 @@ class ShuffledBatches:
                       for shard, shard_id in zip(self.shards, self.shard_ids)]
     return self._orders
 
-  def __call__(self, step: int) -> Batch:
+  def _rows(self, step: int) -> list[np.ndarray]:
+    """For each shard held, the indices of its rows in the batch of `step`."""
     epoch, index = divmod(step, self.steps_per_epoch)
     rows = slice(index * self._rows_per_shard, (index + 1) * self._rows_per_shard)
-    parts = [{k: v[order[rows]] for k, v in shard.items()}
-             for shard, order in zip(self.shards, self._permutations(epoch))]
-    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    return [order[rows] for order in self._permutations(epoch)]
+
+  def stacked(self, steps: Sequence[int]) -> Batch:
+    """The batches of `steps` along a new leading axis, gathered straight into arrays a device can adopt."""
+    rows = [np.stack(shard_rows) for shard_rows in zip(*(self._rows(step) for step in steps))]
+    width = self._rows_per_shard
+    chunk = {}
+    for key, first in self.shards[0].items():
+      chunk[key] = aligned_empty((len(steps), width * len(self.shards), *first.shape[1:]), first.dtype)
+      for i, (shard, shard_rows) in enumerate(zip(self.shards, rows)):
+        np.take(shard[key], shard_rows, axis=0, out=chunk[key][:, i * width:(i + 1) * width], mode='clip')
+    return chunk
+
+  def __call__(self, step: int) -> Batch:
+    return {k: v[0] for k, v in self.stacked([step]).items()}
 
 
 def process_shard_ids(num_shards: int, process_index: int, process_count: int) -> range:
@@ -127,6 +152,12 @@ class StagedBatches:
     stage = self.stage_of(step)
     return self.stages[stage](step - int(self.starts[stage]))
 
+  def stacked(self, steps: Sequence[int]) -> Batch:
+    stage = self.stage_of(steps[0])
+    if self.stage_of(steps[-1]) != stage:  # Batches of two stages, in the one transfer that spans them.
+      return stacked([self(step) for step in steps])
+    return self.stages[stage].stacked([step - int(self.starts[stage]) for step in steps])
+
 
 def padded_to(sequences: Sequence[np.ndarray], length: int) -> np.ndarray:
   """Token sequences as one `(N, length)` int32 array, zero-padded at the end."""
@@ -185,6 +216,9 @@ class BucketedBatches:
     epoch, index = divmod(step, self.steps_per_epoch)
     rows = self._epoch_batches(epoch)[index][self._local]
     return text_batch([self.sequences[i] for i in rows], self.labels[rows], self.pad_multiple)
+
+  def stacked(self, steps: Sequence[int]) -> Batch:
+    return stacked([self(step) for step in steps])
 
 
 def length_sorted_batches(sequences: Sequence[np.ndarray], labels: np.ndarray, batch_size: int,

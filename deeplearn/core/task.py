@@ -26,6 +26,9 @@ class TrainData(Protocol):
 
   def __call__(self, step: int) -> Batch: ...
 
+  def stacked(self, steps: Sequence[int]) -> Batch:
+    """The batches of `steps` (consecutive, of equal shapes) along a new leading axis, for one transfer."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Task:

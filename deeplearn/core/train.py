@@ -100,8 +100,7 @@ def jit_train_step(task: Task, mesh: Mesh,
 def train_chunk(task: Task, mesh: Mesh, index: int, batches_per_transfer: int) -> Batch:
   """The training batches of steps `[index * k, (index + 1) * k)`, stacked, on the mesh in one transfer."""
   first = index * batches_per_transfer
-  batches = [task.train_batches(step) for step in range(first, first + batches_per_transfer)]
-  return parallel.to_global(input_pipeline.stacked(batches), mesh, batch_axis=1)
+  return parallel.to_global(task.train_batches.stacked(range(first, first + batches_per_transfer)), mesh, batch_axis=1)
 
 
 def global_train_chunks(task: Task, mesh: Mesh, steps: range, batches_per_transfer: int) -> Iterator[Batch]:

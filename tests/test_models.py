@@ -80,6 +80,17 @@ def test_a_checkpoint_of_one_conv_formulation_restores_into_the_other(name, fiel
   np.testing.assert_allclose(native.apply(restored, x), matmul.apply(variables, x), rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize('channels, stride, native', [
+    (3, 4, True),  # The age notebook's first layer: measured faster natively on CPU.
+    (3, 2, False), (1, 2, False), (8, 4, False)])  # MNIST's and the DCGAN's first layers, the age's second.
+def test_auto_computes_natively_on_cpu_only_an_images_few_channels_at_a_large_stride(channels, stride, native):
+  conv = Conv(8, (5, 5), (stride, stride), 'VALID', formulation='auto')
+  x = jnp.zeros((1, 40, 40, channels))
+  jaxpr = str(jax.make_jaxpr(conv.apply)(conv.init(jax.random.key(0), x), x))
+  assert ('conv_general_dilated' in jaxpr) == native
+  assert ('dot_general' in jaxpr) != native
+
+
 def test_an_unknown_conv_formulation_is_a_clear_error():
   with pytest.raises(UserError, match="config.conv='winograd' is not one of"):
     models.create('strong_cnn', ml_collections.ConfigDict(), conv='winograd')

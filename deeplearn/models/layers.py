@@ -34,11 +34,18 @@ FORMULATIONS = ('auto', 'matmul', 'native')
 _DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
 
 
-def uses_matmul(formulation: str) -> bool:
-  """Whether `formulation` computes convolutions as matmuls on this machine's default backend."""
+def uses_matmul(formulation: str, in_channels: int, strides: Sequence[int]) -> bool:
+  """Whether `formulation` computes a convolution as a matmul on the default backend.
+
+  'auto' on CPU computes natively only a convolution of an image's few channels at a stride of 4 or more (the
+  age notebook's first layer): as im2col it is 25 slices of 3 channels each, and it measured 12-28% faster
+  natively (docs/results.md); the other first layers measured as fast as matmuls or faster.
+  """
   if formulation not in FORMULATIONS:
     raise ValueError(f'conv formulation {formulation!r} is not one of {FORMULATIONS}')
-  return formulation == 'matmul' or (formulation == 'auto' and jax.default_backend() == 'cpu')
+  if formulation != 'auto':
+    return formulation == 'matmul'
+  return jax.default_backend() == 'cpu' and not (in_channels <= 3 and min(strides) >= 4)
 
 
 class Conv(nn.Module):
@@ -57,7 +64,7 @@ class Conv(nn.Module):
     kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
     pads = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, self.strides, self.padding)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    if uses_matmul(self.formulation):
+    if uses_matmul(self.formulation, x.shape[-1], self.strides):
       y = conv_as_matmul(x, kernel, self.strides, pads)
     else:
       y = jax.lax.conv_general_dilated(x, kernel, self.strides, pads, dimension_numbers=_DIMENSIONS)
@@ -103,7 +110,7 @@ class ConvTranspose(nn.Module):
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
     kernel = self.param('kernel', self.kernel_init, (kh, kw, x.shape[-1], self.features))
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    if not uses_matmul(self.formulation):
+    if not uses_matmul(self.formulation, x.shape[-1], self.strides):
       return jax.lax.conv_transpose(x, kernel, self.strides, 'SAME', dimension_numbers=_DIMENSIONS)
     taps_h, first_h = _phase_taps(kh, sh)
     taps_w, first_w = _phase_taps(kw, sw)

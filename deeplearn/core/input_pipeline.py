@@ -76,6 +76,7 @@ class ShuffledBatches:
     for key, first in self.shards[0].items():
       chunk[key] = aligned_empty((len(steps), width * len(self.shards), *first.shape[1:]), first.dtype)
       for i, (shard, shard_rows) in enumerate(zip(self.shards, rows)):
+        # mode='clip' (the rows are in range) writes into `out` directly; 'raise' would buffer a copy.
         np.take(shard[key], shard_rows, axis=0, out=chunk[key][:, i * width:(i + 1) * width], mode='clip')
     return chunk
 

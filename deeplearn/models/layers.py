@@ -5,8 +5,9 @@ their kernel gradients (worst for strided transposed convolutions), run far belo
 there the layers compute as one matmul over gathered patches (im2col), whose gradients are matmuls
 too. On GPUs and TPUs im2col would materialise a patch tensor 9x (3x3) to 25x (5x5) the input and
 bypass the native convolution, so there they call it. `formulation` picks: 'matmul', 'native', or
-'auto' (matmul on CPU, native elsewhere). The parameters are the same either way, named as flax's
-(`Conv_0`, `ConvTranspose_0`): a checkpoint written with one formulation restores into the other.
+'auto' (matmul on CPU, but for an image's first layer at a large stride; native elsewhere). The
+parameters are the same either way, named as flax's (`Conv_0`, `ConvTranspose_0`): a checkpoint
+written with one formulation restores into the other.
 """
 
 from collections.abc import Sequence

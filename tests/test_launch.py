@@ -130,3 +130,19 @@ def test_synthetic_bench_times_a_config_where_tensorflow_cannot_be_imported(tmp_
   assert result.returncode == 0, result.stderr[-3000:]
   rates = dict(re.findall(r'\| (train step alone|whole loop) \| ([\d,]+) \|', result.stdout))
   assert set(rates) == {'train step alone', 'whole loop'} and all(int(r.replace(',', '')) > 0 for r in rates.values())
+
+
+def test_conv_bench_times_every_convolution_of_a_config_in_each_formulation():
+  result = subprocess.run([sys.executable, 'launch/conv_bench.py', '--config=configs/dcgan.py', '--repeats=1',
+                           '--config.batch_size=2', "--config.generator.features=(8,4,4)",
+                           "--config.discriminator.features=(4,8)"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  rows = [line.split('|')[1:-1] for line in result.stdout.splitlines() if line.startswith('| Conv')]
+  # The generator's three transposed convolutions (three formulations), the discriminator's two (two).
+  assert [row[0].split()[0] for row in rows] == ['ConvTranspose'] * 3 + ['Conv'] * 2
+  for row in rows:
+    timed = [cell for cell in row[1:4] if cell.strip()]
+    assert len(timed) == (3 if row[0].startswith(' ConvTranspose') else 2)
+    assert all(re.fullmatch(r' [\d.]+ / [\d.]+ ', cell) for cell in timed)
+    assert row[4].strip() in ('matmul', 'native', 'subpixel')

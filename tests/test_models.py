@@ -9,7 +9,7 @@ import pytest
 from deeplearn import models
 from deeplearn.core.errors import UserError
 from deeplearn.models import cnn
-from deeplearn.models.layers import Conv, ConvTranspose
+from deeplearn.models.layers import Conv, ConvTranspose, formulation
 
 
 @pytest.mark.parametrize('formulation', ['matmul', 'native'])
@@ -24,7 +24,7 @@ def test_conv_equals_flax_conv_either_way(formulation, size, kernel, strides, pa
   np.testing.assert_allclose(ours.apply(params, x), reference, atol=1e-5)
 
 
-@pytest.mark.parametrize('formulation', ['matmul', 'native'])
+@pytest.mark.parametrize('formulation', ['matmul', 'native', 'subpixel'])
 @pytest.mark.parametrize('size', [7, 6])
 @pytest.mark.parametrize('kernel,stride', [(5, 1), (5, 2), (3, 2), (4, 2), (3, 3)])
 def test_conv_transpose_equals_flax_conv_transpose_and_its_gradients_either_way(formulation, size, kernel, stride):
@@ -65,30 +65,45 @@ def test_original_cnn_takes_the_kernel_initializer_everywhere_and_an_output_relu
     ('strong_cnn', dict(widths=(4, 8)), (2, 28, 28, 1)), ('resnet', dict(widths=(4, 8)), (2, 16, 16, 3)),
     ('original_cnn', dict(), (2, 28, 28, 1)), ('dcgan_discriminator', dict(features=(4, 8)), (2, 28, 28, 1)),
     ('dcgan_generator', dict(features=(8, 4, 4)), (2, 100))])
-def test_a_checkpoint_of_one_conv_formulation_restores_into_the_other(name, fields, shape, tmp_path):
-  """A model trained on a CPU (matmul) predicts the same on a TPU (native), and the other way round."""
+def test_a_checkpoint_of_one_conv_formulation_restores_into_the_others(name, fields, shape, tmp_path):
+  """A model trained on a CPU (matmul, sub-pixel) predicts the same on a TPU (native), and the other way round."""
   extra = {} if name.startswith('dcgan') else {'num_outputs': 3}
-  matmul, native = (models.create(name, ml_collections.ConfigDict(fields), conv=conv, **extra)
-                    for conv in ('matmul', 'native'))
+  matmul, *others = (models.create(name, ml_collections.ConfigDict(fields), conv=conv, **extra)
+                     for conv in ('matmul', 'native', 'subpixel'))
   x = jax.random.uniform(jax.random.key(0), shape)
   variables = matmul.init(jax.random.key(1), x)
-  assert jax.tree.structure(variables) == jax.tree.structure(native.init(jax.random.key(1), x))
   with ocp.StandardCheckpointer() as checkpointer:
     checkpointer.save(tmp_path / 'saved', variables)
-  with ocp.StandardCheckpointer() as checkpointer:
-    restored = checkpointer.restore(tmp_path / 'saved', jax.tree.map(ocp.utils.to_shape_dtype_struct, variables))
-  np.testing.assert_allclose(native.apply(restored, x), matmul.apply(variables, x), rtol=1e-4, atol=1e-5)
+  for other in others:
+    assert jax.tree.structure(variables) == jax.tree.structure(other.init(jax.random.key(1), x))
+    with ocp.StandardCheckpointer() as checkpointer:
+      restored = checkpointer.restore(tmp_path / 'saved', jax.tree.map(ocp.utils.to_shape_dtype_struct, variables))
+    np.testing.assert_allclose(other.apply(restored, x), matmul.apply(variables, x), rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize('channels, stride, native', [
-    (3, 4, True),  # The age notebook's first layer: measured faster natively on CPU.
-    (3, 2, False), (1, 2, False), (8, 4, False)])  # MNIST's and the DCGAN's first layers, the age's second.
-def test_auto_computes_natively_on_cpu_only_an_images_few_channels_at_a_large_stride(channels, stride, native):
-  conv = Conv(8, (5, 5), (stride, stride), 'VALID', formulation='auto')
-  x = jnp.zeros((1, 40, 40, channels))
-  jaxpr = str(jax.make_jaxpr(conv.apply)(conv.init(jax.random.key(0), x), x))
-  assert ('conv_general_dilated' in jaxpr) == native
-  assert ('dot_general' in jaxpr) != native
+@pytest.mark.parametrize('layer, in_shape, expected', [
+    (ConvTranspose(128, (5, 5), (1, 1)), (7, 7, 256), 'subpixel'),  # The DCGAN generator's.
+    (ConvTranspose(64, (5, 5), (2, 2)), (7, 7, 128), 'subpixel'),
+    (Conv(64, (5, 5), (2, 2)), (28, 28, 1), 'native'),  # The DCGAN discriminator's.
+    (Conv(128, (5, 5), (2, 2)), (14, 14, 64), 'native'),
+    (Conv(8, (5, 5), (4, 4), 'VALID'), (200, 200, 3), 'native'),  # The age notebook's first.
+    (Conv(16, (3, 3)), (28, 28, 1), 'matmul'),  # The strong CNN's first: an image's few channels.
+    (Conv(16, (3, 3)), (28, 28, 16), 'native'),  # Its second, on a large output.
+    (Conv(64, (3, 3)), (7, 7, 64), 'matmul'),  # Its last, on a small output.
+    (Conv(64, (1, 1), (2, 2)), (32, 32, 32), 'matmul'),  # The residual network's projection.
+])
+def test_auto_on_cpu_picks_the_formulation_measured_fastest_and_the_layer_computes_it(layer, in_shape, expected):
+  assert formulation('auto', type(layer), in_shape, layer.kernel_size, layer.strides) == expected
+  x = jnp.zeros((1, *in_shape))
+  jaxpr = str(jax.make_jaxpr(layer.apply)(layer.init(jax.random.key(0), x), x))
+  assert ('conv_general_dilated' in jaxpr) == (expected != 'matmul')
+  assert ('lhs_dilation=(1, 1)' in jaxpr) == (expected == 'subpixel' or isinstance(layer, Conv) and expected == 'native')
+
+
+def test_auto_is_native_on_accelerators(monkeypatch):
+  monkeypatch.setattr(jax, 'default_backend', lambda: 'tpu')
+  for layer in (ConvTranspose(64, (5, 5), (2, 2)), Conv(16, (3, 3))):
+    assert formulation('auto', type(layer), (28, 28, 1), layer.kernel_size, layer.strides) == 'native'
 
 
 def test_an_unknown_conv_formulation_is_a_clear_error():

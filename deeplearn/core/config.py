@@ -35,8 +35,8 @@ def base_config() -> ml_collections.ConfigDict:
   # Fix it to keep a run's batches the same on any number of processes.
   config.data_shards = 0
   config.compute_dtype = 'float32'  # or 'bfloat16' (TPUs); parameters stay float32.
-  # How convolutions compute: 'auto' (as matmuls on CPUs, but for an image's first layer at a stride of 4 or more;
-  # natively on GPUs and TPUs), 'matmul' or 'native'.
+  # How convolutions compute: 'auto' (on CPUs per layer, whichever of the three measured fastest for its shape,
+  # `models/layers.py`; natively on GPUs and TPUs), 'matmul', 'native' or 'subpixel'.
   config.conv = 'auto'
   return config
 

@@ -1,13 +1,12 @@
 """Convolutions with `flax.linen.Conv`'s and `ConvTranspose`'s parameters, computed natively or as matmuls.
 
-XLA:CPU's native kernels for the few-channel convolutions of small image models, and above all
-their kernel gradients (worst for strided transposed convolutions), run far below the matmul peak:
-there the layers compute as one matmul over gathered patches (im2col), whose gradients are matmuls
-too. On GPUs and TPUs im2col would materialise a patch tensor 9x (3x3) to 25x (5x5) the input and
-bypass the native convolution, so there they call it. `formulation` picks: 'matmul', 'native', or
-'auto' (matmul on CPU, but for an image's first layer at a large stride; native elsewhere). The
-parameters are the same either way, named as flax's (`Conv_0`, `ConvTranspose_0`): a checkpoint
-written with one formulation restores into the other.
+On XLA:CPU the fastest way to compute a convolution depends on its shape: some run faster as one
+matmul over gathered patches (im2col, 'matmul'), most natively, and strided transposed convolutions
+far faster as sub-pixel convolutions ('subpixel': one stride-1 convolution per output phase, stacked,
+so the zeros of the dilated input are never multiplied). On GPUs and TPUs im2col would materialise a
+patch tensor 9x (3x3) to 25x (5x5) the input and bypass the native convolution, so there 'auto' calls
+it. `formulation` picks per layer. The parameters are the same either way, named as flax's (`Conv_0`,
+`ConvTranspose_0`): a checkpoint written with one formulation restores into the other.
 """
 
 from collections.abc import Sequence
@@ -31,22 +30,46 @@ def conv_as_matmul(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
   return patches @ kernel.reshape(-1, features)
 
 
-FORMULATIONS = ('auto', 'matmul', 'native')
 _DIMENSIONS = ('NHWC', 'HWIO', 'NHWC')
 
 
-def uses_matmul(formulation: str, in_channels: int, strides: Sequence[int]) -> bool:
-  """Whether `formulation` computes a convolution as a matmul on the default backend.
+def native_conv(x: jax.Array, kernel: jax.Array, strides: Sequence[int],
+                pads: Sequence[tuple[int, int]]) -> jax.Array:
+  """`lax.conv_general_dilated` in NHWC and HWIO, as `conv_as_matmul` takes its arguments."""
+  return jax.lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=_DIMENSIONS)
 
-  'auto' on CPU computes natively only a convolution of an image's few channels at a stride of 4 or more (the
-  age notebook's first layer): as im2col it is 25 slices of 3 channels each, and it measured 12-28% faster
-  natively (docs/results.md); the other first layers measured as fast as matmuls or faster.
+
+FORMULATIONS = ('auto', 'matmul', 'native', 'subpixel')
+
+
+def candidates(layer: nn.Module) -> tuple[str, ...]:
+  """The formulations that compute `layer` differently: 'subpixel' is 'native' for a plain convolution."""
+  return FORMULATIONS[1:] if isinstance(layer, ConvTranspose) else ('matmul', 'native')
+
+
+def formulation(requested: str, layer_type: type, in_shape: Sequence[int], kernel_size: Sequence[int],
+                strides: Sequence[int]) -> str:
+  """What `requested` computes a layer as on the default backend: 'matmul', 'native' or 'subpixel'.
+
+  'auto' is 'native' on GPUs and TPUs. On CPU it follows `launch/conv_bench.py`'s measurements of every
+  convolution in the shipped configs (docs/results.md): transposed convolutions as sub-pixel convolutions
+  (XLA:CPU's own strided ones are 4-6x slower); convolutions natively, but for small kernels (3x3 or 1x1) on
+  images of at most 3 channels or with outputs of at most 8x8 pixels, and for 1x1 kernels, where a matmul
+  (over im2col's patches) is faster.
   """
-  if formulation not in FORMULATIONS:
-    raise ValueError(f'conv formulation {formulation!r} is not one of {FORMULATIONS}')
-  if formulation != 'auto':
-    return formulation == 'matmul'
-  return jax.default_backend() == 'cpu' and not (in_channels <= 3 and min(strides) >= 4)
+  if requested not in FORMULATIONS:
+    raise ValueError(f'conv formulation {requested!r} is not one of {FORMULATIONS}')
+  if requested != 'auto':
+    return requested
+  if jax.default_backend() != 'cpu':
+    return 'native'
+  if layer_type is ConvTranspose:
+    return 'subpixel'
+  height, width, channels = in_shape
+  out_pixels = -(-height // strides[0]) * -(-width // strides[1])
+  kernel_area = kernel_size[0] * kernel_size[1]
+  small = kernel_area == 1 or (kernel_area <= 9 and (channels <= 3 or out_pixels <= 64))
+  return 'matmul' if small else 'native'
 
 
 class Conv(nn.Module):
@@ -65,10 +88,10 @@ class Conv(nn.Module):
     kernel = self.param('kernel', self.kernel_init, (*self.kernel_size, x.shape[-1], self.features))
     pads = jax.lax.padtype_to_pads(x.shape[1:3], self.kernel_size, self.strides, self.padding)
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    if uses_matmul(self.formulation, x.shape[-1], self.strides):
+    if formulation(self.formulation, Conv, x.shape[1:], self.kernel_size, self.strides) == 'matmul':
       y = conv_as_matmul(x, kernel, self.strides, pads)
     else:
-      y = jax.lax.conv_general_dilated(x, kernel, self.strides, pads, dimension_numbers=_DIMENSIONS)
+      y = native_conv(x, kernel, self.strides, pads)
     if self.use_bias:
       y = y + self.param('bias', nn.initializers.zeros, (self.features,)).astype(self.dtype)
     return y
@@ -95,9 +118,10 @@ def _phase_taps(size: int, stride: int) -> tuple[np.ndarray, int]:
 class ConvTranspose(nn.Module):
   """`nn.ConvTranspose` with padding 'SAME' (same `kernel`, no bias), natively or as a sub-pixel convolution.
 
-  As matmuls, each of the `stride**2` output phases is a stride-1 convolution of the undilated input
-  with the kernel taps that reach it; the phases' kernels are stacked along the output channels, so
-  the zeros of the dilated input are never multiplied, and a pixel shuffle interleaves the phases.
+  As a sub-pixel convolution, each of the `stride**2` output phases is a stride-1 convolution of the
+  undilated input with the kernel taps that reach it; the phases' kernels are stacked along the output
+  channels, so the zeros of the dilated input are never multiplied, and a pixel shuffle interleaves the
+  phases. That convolution runs natively ('subpixel') or as a matmul ('matmul').
   """
   features: int
   kernel_size: tuple[int, int] = (5, 5)
@@ -111,7 +135,8 @@ class ConvTranspose(nn.Module):
     (kh, kw), (sh, sw) = self.kernel_size, self.strides
     kernel = self.param('kernel', self.kernel_init, (kh, kw, x.shape[-1], self.features))
     x, kernel = x.astype(self.dtype), kernel.astype(self.dtype)
-    if not uses_matmul(self.formulation, x.shape[-1], self.strides):
+    how = formulation(self.formulation, ConvTranspose, x.shape[1:], self.kernel_size, self.strides)
+    if how == 'native':
       return jax.lax.conv_transpose(x, kernel, self.strides, 'SAME', dimension_numbers=_DIMENSIONS)
     taps_h, first_h = _phase_taps(kh, sh)
     taps_w, first_w = _phase_taps(kw, sw)
@@ -120,7 +145,7 @@ class ConvTranspose(nn.Module):
     dh, dw = phase_kernel.shape[:2]
     phase_kernel = phase_kernel.reshape(dh, dw, x.shape[-1], sh * sw * self.features)
     pads = ((-first_h, dh - 1 + first_h), (-first_w, dw - 1 + first_w))
-    y = conv_as_matmul(x, phase_kernel, (1, 1), pads)
+    y = (conv_as_matmul if how == 'matmul' else native_conv)(x, phase_kernel, (1, 1), pads)
     n, h, w, _ = y.shape
     y = y.reshape(n, h, w, sh, sw, self.features).transpose(0, 1, 3, 2, 4, 5)
     return y.reshape(n, h * sh, w * sw, self.features)

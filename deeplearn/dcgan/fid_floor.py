@@ -29,8 +29,8 @@ def real_scores(classifier_workdir: str, num: int, batch_size: int) -> dict[str,
   @jax.jit
   def score(batch):
     return generative_metrics.score_batch(classifier.model.apply, classifier.variables,
-                                          augment.to_float(batch['real']), augment.to_float(batch['fake']),
-                                          batch['mask'])
+                                          augment.to_float(batch['real']), {'fake': augment.to_float(batch['fake'])},
+                                          batch['mask'])['fake']
 
   total = None
   for batch in input_pipeline.padded_batches(split, batch_size):

@@ -4,7 +4,7 @@ The statistics behind all three are sums over examples, so they accumulate batch
 `clu.metrics.Metric`, exactly over a split however it is batched and sharded.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import flax
@@ -87,17 +87,21 @@ class GenerativeMetrics(metrics.Collection):
     return self.statistics.compute()
 
 
-def score_batch(classifier_apply: Callable, classifier_variables: Any, real: jax.Array, fake: jax.Array,
-                mask: jax.Array) -> GenerativeMetrics:
-  """The statistics of a batch of real and of generated images (both in [0, 1]) through a classifier.
+def score_batch(classifier_apply: Callable, classifier_variables: Any, real: jax.Array,
+                fakes: Mapping[str, jax.Array], mask: jax.Array) -> dict[str, GenerativeMetrics]:
+  """The statistics of a batch of real images and of each named batch of generated ones (all in [0, 1]).
 
-  The classifier sows its penultimate activations as `intermediates/features`, as the models in
+  The real images pass through the classifier once, whatever the number of generated batches. The
+  classifier sows its penultimate activations as `intermediates/features`, as the models in
   `deeplearn/models/cnn.py` do.
   """
   def features_and_logits(images):
     logits, sown = classifier_apply(classifier_variables, images, train=False, mutable=['intermediates'])
     return sown['intermediates']['features'][0], logits
   real_features, _ = features_and_logits(real)
-  fake_features, fake_logits = features_and_logits(fake)
-  return GenerativeMetrics.single_from_model_output(
-      real_features=real_features, fake_features=fake_features, fake_logits=fake_logits, mask=mask)
+  scores = {}
+  for name, fake in fakes.items():
+    fake_features, fake_logits = features_and_logits(fake)
+    scores[name] = GenerativeMetrics.single_from_model_output(
+        real_features=real_features, fake_features=fake_features, fake_logits=fake_logits, mask=mask)
+  return scores

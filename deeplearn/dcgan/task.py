@@ -189,10 +189,9 @@ def samplers(state: GANState, *, generator: nn.Module, statistics_noise: jax.Arr
 def eval_step(samplers: dict[str, TrainState], batch: Batch, *, classifier_apply: Callable,
               classifier_variables: dict) -> NamedMetrics:
   """The classifier's view of the real images and of each sampler's images generated from `batch['noise']`."""
-  real = augment.to_float(batch['image'])
-  return NamedMetrics({name: generative_metrics.score_batch(
-      classifier_apply, classifier_variables, real, to_unit(generate(sampler, batch['noise'])), batch['mask'])
-      for name, sampler in samplers.items()})
+  fakes = {name: to_unit(generate(sampler, batch['noise'])) for name, sampler in samplers.items()}
+  return NamedMetrics(generative_metrics.score_batch(
+      classifier_apply, classifier_variables, augment.to_float(batch['image']), fakes, batch['mask']))
 
 
 def statistics_noise(config: ml_collections.ConfigDict) -> np.ndarray:

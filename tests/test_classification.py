@@ -106,9 +106,9 @@ def test_bfloat16_steps_compute_in_bfloat16_and_keep_float32_state(make_config, 
   config = make_config(model_name=model_name, model=SMALL_MODELS[model_name], compute_dtype='bfloat16')
   state = init(classification.create_model(config), optax.adam(1e-2))
   jaxpr = jax.make_jaxpr(classification.train_step)(state, _batch(), jax.random.key(1)).jaxpr
-  matmuls = [eqn for eqn in _equations(jaxpr) if eqn.primitive.name == 'dot_general']
-  assert len(matmuls) > 10  # Forward and backward, convolutions included (they are matmuls).
-  assert {v.aval.dtype for eqn in matmuls for v in eqn.invars} == {jnp.dtype(jnp.bfloat16)}
+  products = [eqn for eqn in _equations(jaxpr) if eqn.primitive.name in ('dot_general', 'conv_general_dilated')]
+  assert len(products) > 10  # Forward and backward: matmuls and convolutions, however each layer computes.
+  assert {v.aval.dtype for eqn in products for v in eqn.invars} == {jnp.dtype(jnp.bfloat16)}
   step = jax.jit(classification.train_step)
   losses = []
   for i in range(20):

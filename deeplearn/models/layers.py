@@ -53,9 +53,9 @@ def formulation(requested: str, layer_type: type, in_shape: Sequence[int], kerne
 
   'auto' is 'native' on GPUs and TPUs. On CPU it follows `launch/conv_bench.py`'s measurements of every
   convolution in the shipped configs (docs/results.md): transposed convolutions as sub-pixel convolutions
-  (XLA:CPU's own strided ones are 4-6x slower); convolutions natively, but for small kernels (3x3 or 1x1) on
-  images of at most 3 channels or with outputs of at most 8x8 pixels, and for 1x1 kernels, where a matmul
-  (over im2col's patches) is faster.
+  (XLA:CPU's own strided ones are several times slower); convolutions natively, but as a matmul over
+  im2col's patches for 1x1 kernels, and for 3x3 ones on images of at most 3 channels or with outputs of at
+  most 8x8 pixels.
   """
   if requested not in FORMULATIONS:
     raise ValueError(f'conv formulation {requested!r} is not one of {FORMULATIONS}')

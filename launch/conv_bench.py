@@ -4,8 +4,8 @@
 
 Prints, per layer at the config's batch size, the median milliseconds of one jitted gradient in each
 formulation, with respect to the parameters and then to the input as well, and the formulation
-`conv='auto'` picks on this backend: the measurements behind `layers.formulation`. Runs on made-up data (`synthetic_bench.py`), so
-any machine can time its own layers.
+`conv='auto'` picks on this backend: the measurements behind `layers.formulation`. Runs on made-up
+data (`synthetic_bench.py`), so any machine can time its own layers.
 """
 
 import statistics

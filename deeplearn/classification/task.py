@@ -36,8 +36,8 @@ def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:
   return create_model(config)
 
 
-def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, max_shift: int = 0,
-               flip: bool = False, cutout_size: int = 0, label_smoothing: float = 0.0) -> tuple[TrainState, ClassificationMetrics]:
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, max_shift: int = 0, flip: bool = False,
+               cutout_size: int = 0, label_smoothing: float = 0.0) -> tuple[TrainState, ClassificationMetrics]:
   """One optimiser step on softmax cross-entropy, after on-device augmentation."""
   augment_rng, dropout_rng = jax.random.split(rng)
   images = augment.augment(augment_rng, augment.to_float(batch['image']), max_shift, flip, cutout_size)

@@ -146,3 +146,14 @@ def test_conv_bench_times_every_convolution_of_a_config_in_each_formulation():
     assert len(timed) == (3 if row[0].startswith(' ConvTranspose') else 2)
     assert all(re.fullmatch(r' [\d.]+ / [\d.]+ ', cell) for cell in timed)
     assert row[4].strip() in ('matmul', 'native', 'subpixel')
+
+
+def test_step_profile_lists_the_step_s_costliest_operations_with_the_model_code_behind_them():
+  result = subprocess.run([sys.executable, 'launch/step_profile.py', '--config=configs/mnist_original.py', '--steps=2',
+                           '--top=40', '--config.batch_size=8'], cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert re.search(r'original_cnn, batch 8, backend cpu: step [\d.]+ ms wall', result.stdout)
+  rows = [line.split(' | ') for line in result.stdout.splitlines() if line.startswith('| ') and '---' not in line][1:]
+  milliseconds = [float(row[1]) for row in rows]
+  assert rows and milliseconds[0] > 0 and milliseconds == sorted(milliseconds, reverse=True)
+  assert any(re.search(r'OriginalCNN\)/Conv_[01]/', row[2]) for row in rows)  # Traced back to the model's layers.

@@ -163,6 +163,16 @@ def test_a_longer_run_continues_and_each_start_is_recorded(make_config, tmp_path
   assert [(start['step'], start['config']['num_train_steps']) for start in starts] == [(0, 6), (6, 9)]
 
 
+def test_a_finished_run_trained_without_a_test_split_scores_it_once_started_with_one(make_config, tmp_path):
+  untested = train.train_and_evaluate(make_config(test_split=''), str(tmp_path))
+  assert set(untested) == {'eval/loss', 'eval/accuracy'}
+  checkpoints_before = snapshot(tmp_path / 'checkpoints')
+  tested = train.train_and_evaluate(make_config(), str(tmp_path))
+  assert set(tested) == {'eval/loss', 'eval/accuracy', 'test/loss', 'test/accuracy'}
+  assert tested['eval/accuracy'] == untested['eval/accuracy']  # The same weights, not trained further.
+  assert snapshot(tmp_path / 'checkpoints') == checkpoints_before
+
+
 def test_a_checkpoint_of_another_state_is_an_error_and_is_not_set_aside(make_config, tmp_path):
   train.train_and_evaluate(make_config(), str(tmp_path))
   manager = checkpoints.create_manager(str(tmp_path), 3)

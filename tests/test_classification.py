@@ -76,30 +76,6 @@ def test_augment_shifts_within_bounds_and_keeps_shape():
   assert shifted.sum() == 8 and rows.min() >= 12 and rows.max() <= 16 and cols.min() >= 11
 
 
-def test_cutout_zeroes_one_square_of_its_size_per_image_clipped_at_the_edges():
-  images = jnp.ones((64, 12, 12, 2))
-  cut = np.asarray(augment.cutout(jax.random.key(0), images, 4))
-  assert (cut[..., 0] == cut[..., 1]).all()  # Every channel of a pixel alike.
-  zeroed = cut[..., 0] == 0
-  for image in zeroed:
-    rows, cols = np.nonzero(image)
-    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
-    assert image.sum() == height * width and height <= 4 and width <= 4  # One rectangle, no larger than 4x4.
-    assert (height == 4 or rows.min() == 0 or rows.max() == 11) and (width == 4 or cols.min() == 0 or cols.max() == 11)
-  assert (zeroed.sum((1, 2)) == 16).mean() > 0.4  # Most squares lie whole inside the image.
-  assert zeroed.any(0).all()  # Every pixel can be cut.
-
-
-def test_augment_draws_shifts_and_flips_alike_with_and_without_cutout():
-  images = jax.random.uniform(jax.random.key(1), (16, 10, 10, 1))
-  plain = augment.augment(jax.random.key(0), images, max_shift=2, flip=True)
-  with_cutout = augment.augment(jax.random.key(0), images, max_shift=2, flip=True, cutout_size=3)
-  plain, with_cutout = np.asarray(plain), np.asarray(with_cutout)
-  kept = with_cutout != 0
-  np.testing.assert_array_equal(with_cutout[kept], plain[kept])
-  assert 0 < (plain[~kept] != 0).sum() <= 16 * 9  # Cut: at most a 3x3 square an image.
-
-
 def test_flip_average_scores_the_mean_probability_of_an_image_and_its_mirror():
   # A "model" whose logits are the pixel row: mirroring reverses them.
   state = TrainState.create(apply_fn=lambda variables, images, train: images[:, 0, :, 0] * 4.0, params={},

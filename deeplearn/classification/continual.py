@@ -65,7 +65,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
           stage_batches[0](0)['image'].shape[1:]),
       train_step=functools.partial(
           classification.train_step, max_shift=config.augment_max_shift, flip=config.augment_flip,
-          cutout_size=config.augment_cutout, label_smoothing=config.label_smoothing),
+          label_smoothing=config.label_smoothing),
       eval_step=classification.eval_step,
       train_batches=staged,
       eval_splits=eval_splits,

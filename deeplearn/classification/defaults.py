@@ -25,7 +25,6 @@ def classification_config() -> ml_collections.ConfigDict:
   config.model = ml_collections.ConfigDict(dict(widths=(16, 32, 64), head_features=0, dropout_rate=0.3))
   config.augment_max_shift = 2
   config.augment_flip = False
-  config.augment_cutout = 0  # > 0 zeroes a square of this side at a random place in each training image.
   config.label_smoothing = 0.0
   config.test_time_flip = False  # Evaluate on the mean prediction of each image and its mirror image.
 

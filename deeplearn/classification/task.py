@@ -36,11 +36,11 @@ def trained_model(config: ml_collections.ConfigDict, workdir: str) -> nn.Module:
   return create_model(config)
 
 
-def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, max_shift: int = 0, flip: bool = False,
-               cutout_size: int = 0, label_smoothing: float = 0.0) -> tuple[TrainState, ClassificationMetrics]:
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *, max_shift: int = 0,
+               flip: bool = False, label_smoothing: float = 0.0) -> tuple[TrainState, ClassificationMetrics]:
   """One optimiser step on softmax cross-entropy, after on-device augmentation."""
   augment_rng, dropout_rng = jax.random.split(rng)
-  images = augment.augment(augment_rng, augment.to_float(batch['image']), max_shift, flip, cutout_size)
+  images = augment.augment(augment_rng, augment.to_float(batch['image']), max_shift, flip)
   labels = batch['label']
 
   def loss_fn(params):
@@ -98,7 +98,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       init_state=init_state,
       train_step=functools.partial(
           train_step, max_shift=config.augment_max_shift, flip=config.augment_flip,
-          cutout_size=config.augment_cutout, label_smoothing=config.label_smoothing),
+          label_smoothing=config.label_smoothing),
       eval_step=functools.partial(eval_step, flip_average=config.test_time_flip),
       train_batches=batches,
       eval_splits={'eval': eval_split(load_split(config, config.eval_split), config)},

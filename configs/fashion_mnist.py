@@ -1,4 +1,7 @@
-"""Fashion-MNIST: the strong CNN with a dense head, 1-pixel shifts, mirroring, label smoothing, mirrored test views."""
+"""Fashion-MNIST: the strong CNN 1.5x wider, a dense head, shifts, mirroring, label smoothing, mirrored test views.
+
+Widths (24, 48, 96) chosen on validation (docs/results.md): 94.52% against 94.17% for (16, 32, 64), seed 0.
+"""
 
 from deeplearn.classification import defaults as classification_defaults
 
@@ -6,6 +9,7 @@ from deeplearn.classification import defaults as classification_defaults
 def get_config():
   config = classification_defaults.classification_config()
   config.dataset = 'fashion_mnist'
+  config.model.widths = (24, 48, 96)
   config.model.head_features = 512
   config.augment_max_shift = 1
   config.augment_flip = True

@@ -208,7 +208,9 @@ def test_age_config_runs_reports_test_bands_and_resumes(trained_run, tmp_path):
   subprocess.run(['cp', '-r', workdir, resumed_dir], check=True)
   config = config.copy_and_resolve_references()
   config.num_train_steps = 9
-  train.train_and_evaluate(config, resumed_dir)
+  config.test_split = ''  # A candidate recipe trains on without the test split.
+  resumed = train.train_and_evaluate(config, resumed_dir)
+  assert 'eval/mae' in resumed and not any(name.startswith('test/') for name in resumed)
   assert checkpoints.create_manager(resumed_dir, 3).all_steps()[-1] == 9
 
 

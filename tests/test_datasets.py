@@ -39,6 +39,12 @@ def test_missing_raw_file_names_the_dataset_and_both_ways(tmp_path, tiny_counts)
     datasets.prepared_builder('fashion_mnist', data_dir=str(tmp_path), manual_dir=str(tmp_path / 'empty'))
 
 
+@pytest.mark.parametrize('split', ['tset', '', 'train[:200%]'])
+def test_a_split_the_dataset_lacks_is_one_error_naming_its_splits(split, data_dir):
+  with pytest.raises(UserError, match=r"Split .* of dataset 'mnist' cannot be read .* splits are \['test', 'train'\]"):
+    datasets.load_split('mnist', split, data_dir=data_dir, manual_dir='')
+
+
 def test_failed_download_names_the_dataset_and_both_ways(tmp_path, monkeypatch):
   def offline(self, *args, **kwargs):
     raise ConnectionError('no network')

@@ -171,7 +171,9 @@ def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_di
   assert set(summary) == {'eval/loss', 'eval/accuracy', 'test/loss', 'test/accuracy'}
   saved = open(os.path.join(workdir, tokenizer.FILE_NAME)).read()
   config.num_train_steps = 9
+  config.test_split = ''  # A candidate recipe trains on without the test split.
   summary = train.train_and_evaluate(config, workdir)
+  assert set(summary) == {'eval/loss', 'eval/accuracy'}
   assert checkpoints.create_manager(workdir, 3).all_steps()[-1] == 9
   assert open(os.path.join(workdir, tokenizer.FILE_NAME)).read() == saved
   # The predictor says of every test review what the run's evaluation said.

@@ -15,7 +15,7 @@ from deeplearn.classification import transfer
 from deeplearn.core import optimizers, train_state
 from deeplearn.core.errors import UserError
 from deeplearn.core.input_pipeline import Batch
-from deeplearn.core.task import Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches
+from deeplearn.core.task import Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches, test_splits
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import augment, datasets
 
@@ -102,7 +102,6 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       eval_step=functools.partial(eval_step, flip_average=config.test_time_flip),
       train_batches=batches,
       eval_splits={'eval': eval_split(load_split(config, config.eval_split), config)},
-      final_eval_splits=({'test': eval_split(load_split(config, config.test_split), config)}
-                         if config.test_split else {}),
+      final_eval_splits=test_splits(config, lambda split: eval_split(load_split(config, split), config)),
       num_train_steps=steps,
   )

@@ -89,6 +89,11 @@ def shuffled_batches(config: ml_collections.ConfigDict, load: Callable[[Any], Ba
   return ShuffledBatches([load(parts[i]) for i in shard_ids], config.batch_size, config.seed, shard_ids, num_shards)
 
 
+def test_splits(config: ml_collections.ConfigDict, make_split: Callable[[str], EvalSplit]) -> dict[str, EvalSplit]:
+  """`config.test_split` made by `make_split`, scored once at the end as `test/*`; none when it is empty."""
+  return {'test': make_split(config.test_split)} if config.test_split else {}
+
+
 def eval_split(arrays: Batch, config: ml_collections.ConfigDict) -> EvalSplit:
   """A whole split of arrays as padded, masked batches of `config.eval_batch_size`."""
   return input_pipeline.padded_batches(arrays, config.eval_batch_size)

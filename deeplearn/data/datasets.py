@@ -123,6 +123,18 @@ def _prepared_here(name: str, *, data_dir: str, manual_dir: str) -> tfds.core.Da
   return builder
 
 
+def check_split(builder: tfds.core.DatasetBuilder, split: Split) -> None:
+  """Raises a `UserError` naming the dataset's splits when `split` is not one of them or a slice of them."""
+  if not isinstance(split, str):
+    return
+  try:
+    builder.info.splits[split]  # pylint: disable=pointless-statement
+  except (KeyError, ValueError) as e:
+    raise UserError(
+        f'Split {split!r} of dataset {builder.name!r} cannot be read ({str(e).splitlines()[0].rstrip(".")}). '
+        f'Its splits are {sorted(builder.info.splits)}; a slice such as \'train[:90%]\' works too.') from e
+
+
 def resized(image: tf.Tensor | np.ndarray, size: int) -> tf.Tensor:
   """A uint8 image `(H, W, C)` resized to `size` x `size` (antialiased bilinear), uint8."""
   resized_image = tf.image.resize(image, (size, size), antialias=True)
@@ -133,6 +145,7 @@ def load_split(name: str, split: Split, *, data_dir: str, manual_dir: str,
                image_size: int = 0) -> dict[str, np.ndarray]:
   """One whole split as numpy arrays, one entry per feature; images resized to `image_size` when it is > 0."""
   builder = prepared_builder(name, data_dir=data_dir, manual_dir=manual_dir)
+  check_split(builder, split)
   if not image_size:
     return dict(tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1)))
   examples = builder.as_dataset(split=split).map(

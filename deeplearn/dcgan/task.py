@@ -23,7 +23,8 @@ from deeplearn.core import images, optimizers, plots, runs
 from deeplearn.core.history import History
 from deeplearn.core.input_pipeline import Batch
 from deeplearn.core.metrics import NamedMetrics
-from deeplearn.core.task import EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches
+from deeplearn.core.task import (EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches,
+                                  test_splits)
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import augment, datasets
 from deeplearn.dcgan import metrics as generative_metrics
@@ -243,8 +244,7 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       noise = fixed_noise(config.seed, _EVAL_NOISE_STREAM, len(images), config.noise_dim)
       return eval_split({'image': images, 'noise': noise}, config)
     eval_splits['eval'] = scored_split(config.eval_split)
-    if config.test_split:
-      final_eval_splits['test'] = scored_split(config.test_split)
+    final_eval_splits = test_splits(config, scored_split)
     eval_step_fn = functools.partial(eval_step, classifier_apply=classifier.model.apply,
                                      classifier_variables=classifier.variables)
   grid_noise = fixed_noise(config.seed, _GRID_NOISE_STREAM, config.num_grid_samples, config.noise_dim)

@@ -15,7 +15,7 @@ from deeplearn import models
 from deeplearn.core import input_pipeline, optimizers
 from deeplearn.core.errors import UserError
 from deeplearn.core.input_pipeline import Batch
-from deeplearn.core.task import EvalSplit, Task, loader_kwargs, num_train_steps
+from deeplearn.core.task import EvalSplit, Task, loader_kwargs, num_train_steps, test_splits
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import datasets
 from deeplearn.imdb import tokenizer
@@ -115,6 +115,6 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       eval_step=eval_step,
       train_batches=batches,
       eval_splits={'eval': eval_split(config.eval_split)},
-      final_eval_splits={'test': eval_split(config.test_split)},
+      final_eval_splits=test_splits(config, eval_split),
       num_train_steps=steps,
   )

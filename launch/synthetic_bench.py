@@ -61,7 +61,7 @@ def synthetic_split(name: str, split, *, data_dir: str = '', manual_dir: str = '
   if name in ('mnist', 'fashion_mnist'):
     return {'image': rng.integers(0, 256, (EXAMPLES, 28, 28, 1), np.uint8),
             'label': rng.integers(0, 10, EXAMPLES)}
-  if name == 'imdb_reviews':
+  if name in ('imdb_reviews', 'imdb_movie_reviews'):
     texts = [' '.join(rng.choice(WORDS, rng.integers(50, 600))).encode() for _ in range(EXAMPLES)]
     return {'text': np.array(texts, dtype=object), 'label': rng.integers(0, 2, EXAMPLES)}
   if name == 'utk_face':

@@ -15,7 +15,8 @@ import optax
 import pytest
 
 from deeplearn.core import checkpoints, input_pipeline, runs, train
-from deeplearn.data import datasets
+from deeplearn.core.errors import UserError
+from deeplearn.data import datasets, imdb_movie_reviews
 from deeplearn.imdb import predict as imdb_predict, task as imdb, tokenizer
 from deeplearn.models.rnn import BiLSTM, TextClassifier
 from tests.conftest import load_config, tiny_config
@@ -31,10 +32,19 @@ def _reviews(split: str, label: int) -> list[str]:
   return [' '.join(rng.choice(words, rng.integers(3, 60))) + '.<br /><br />Très bien?' for _ in range(12)]
 
 
-def write_acl_imdb(folder: str, as_tarball: bool) -> None:
-  """The aclImdb tree (train and test, pos and neg, no unsup) as a folder or a tarball in `folder`."""
+def _movie(split: str, review_id: int) -> str:
+  """Ten movies per split, each with positive and negative reviews; none in both splits."""
+  return f'tt{1 if split == "train" else 2}00000{review_id % 10}'
+
+
+def write_acl_imdb(folder: str, as_tarball: bool, with_urls: bool = True) -> None:
+  """The aclImdb tree (train and test, pos and neg, their movies' URLs, no unsup) as a folder or a tarball."""
   files = {f'aclImdb/{split}/{"pos" if label else "neg"}/{i}_{8 if label else 2}.txt': text
            for split in ('train', 'test') for label in (0, 1) for i, text in enumerate(_reviews(split, label))}
+  if with_urls:
+    files.update({f'aclImdb/{split}/urls_{label}.txt': ''.join(
+        f'http://www.imdb.com/title/{_movie(split, i)}/usercomments\n' for i in range(12))
+        for split in ('train', 'test') for label in ('neg', 'pos')})
   os.makedirs(folder)
   if as_tarball:
     with tarfile.open(os.path.join(folder, 'aclImdb_train_test.tar.gz'), 'w:gz') as tar:
@@ -54,7 +64,7 @@ def imdb_data_dir(tmp_path_factory):
   raw = str(tmp_path_factory.mktemp('raw') / 'imdb')
   write_acl_imdb(raw, as_tarball=True)
   data_dir = str(tmp_path_factory.mktemp('tfds'))
-  datasets.prepared_builder('imdb_reviews', data_dir=data_dir, manual_dir=raw)
+  datasets.prepared_builder('imdb_movie_reviews', data_dir=data_dir, manual_dir=raw)
   return data_dir
 
 
@@ -148,6 +158,28 @@ def test_offline_build_from_the_acl_imdb_tree(as_tarball, tmp_path):
   assert sorted(t.decode() for t in test['text']) == sorted(_reviews('test', 0) + _reviews('test', 1))
 
 
+def test_validation_holds_every_review_of_its_movies_and_no_other(imdb_data_dir):
+  load = functools.partial(datasets.load_split, 'imdb_movie_reviews', data_dir=imdb_data_dir, manual_dir='')
+  train, validation, rest, test = (load(split) for split in ('train', 'validation', 'train_minus_validation', 'test'))
+  # One of the ten training movies with all its reviews, the same on every build; the published splits as they are.
+  (held_out,) = imdb_movie_reviews.validation_movies({_movie('train', i) for i in range(10)})
+  reviews_per_label = [_movie('train', i) for i in range(12)].count(held_out)
+  assert validation['movie'].tolist() == [held_out.encode()] * 2 * reviews_per_label
+  assert not set(validation['movie']) & set(rest['movie'])
+  assert sorted(validation['text'].tolist() + rest['text'].tolist()) == sorted(train['text'].tolist())
+  assert sorted(t.decode() for t in test['text']) == sorted(_reviews('test', 0) + _reviews('test', 1))
+  # Each review keeps its own movie: review i of either label is of movie i % 10.
+  for text, movie in zip(train['text'], train['movie']):
+    label = 1 if text.decode() in _reviews('train', 1) else 0
+    assert movie.decode() == _movie('train', _reviews('train', label).index(text.decode()))
+
+
+def test_an_archive_without_the_movie_urls_is_one_clear_error(tmp_path):
+  write_acl_imdb(str(tmp_path / 'raw'), as_tarball=True, with_urls=False)
+  with pytest.raises(UserError, match=r'lacks .*urls_.*name each review.s movie'):
+    datasets.prepared_builder('imdb_movie_reviews', data_dir=str(tmp_path / 'tfds'), manual_dir=str(tmp_path / 'raw'))
+
+
 def test_train_step_lowers_the_loss_on_a_fixed_batch():
   model = TextClassifier(50, 8, (8,), 8)
   rng = np.random.default_rng(0)
@@ -177,7 +209,7 @@ def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_di
   assert checkpoints.create_manager(workdir, 3).all_steps()[-1] == 9
   assert open(os.path.join(workdir, tokenizer.FILE_NAME)).read() == saved
   # The predictor says of every test review what the run's evaluation said.
-  test = datasets.load_split('imdb_reviews', config.eval_split, data_dir=imdb_data_dir, manual_dir='')
+  test = datasets.load_split(config.dataset, config.eval_split, data_dir=imdb_data_dir, manual_dir='')
   probabilities = imdb_predict.positive_probabilities(runs.load(workdir), [t.decode() for t in test['text']])
   assert np.mean((probabilities > 0.5) == (test['label'] == 1)) == pytest.approx(summary['eval/accuracy'])
 

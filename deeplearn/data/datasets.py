@@ -13,7 +13,8 @@ from jax.experimental import multihost_utils
 
 from deeplearn.core import storage
 from deeplearn.core.errors import UserError
-from deeplearn.data import utk_face  # pylint: disable=unused-import  # Registers `utk_face` with TFDS.
+# Importing them registers `imdb_movie_reviews` and `utk_face` with TFDS.
+from deeplearn.data import imdb_movie_reviews, utk_face  # pylint: disable=unused-import
 
 Split = str | tfds.typing.SplitArg  # A split name, an expression ('train[:1000]') or a `tfds.even_splits` part.
 

@@ -9,10 +9,12 @@ def imdb_config() -> ml_collections.ConfigDict:
   """`base_config()` plus the IMDB fields, set to the original one-layer BiLSTM."""
   config = base_config()
   config.task = 'imdb'
-  config.dataset = 'imdb_reviews'
-  # Validation (eval/*) is 10% held out from the training reviews; the test split is scored once, at the end.
-  config.train_split = 'train[:90%]'
-  config.eval_split = 'train[90%:]'
+  # TFDS's `imdb_reviews` with each review's movie (`deeplearn/data/imdb_movie_reviews.py`). Validation
+  # (eval/*) is the training reviews of a tenth of the training movies, none of them in `train_minus_validation`,
+  # as no test movie is in `train`; the test split is scored once, at the end.
+  config.dataset = 'imdb_movie_reviews'
+  config.train_split = 'train_minus_validation'
+  config.eval_split = 'validation'
   config.test_split = 'test'
   config.vocab_size = 8000  # Subword pieces learned from the training reviews, padding included.
   config.max_length = 512  # Tokens kept from the start of each review.

@@ -78,20 +78,20 @@ class Builder(imdb_reviews.Builder):
   def _split_generators(self, dl_manager: tfds.download.DownloadManager) -> list[tfds.core.SplitGenerator]:
     archive_path = dl_manager.download(imdb_reviews._DOWNLOAD_URL)  # pylint: disable=protected-access
     movies = movies_of_reviews(dl_manager.iter_archive(archive_path))
-    held_out = validation_movies({movie for (split, _, _), movie in movies.items() if split == 'train'})
+    train_movies = frozenset(movie for (split, _, _), movie in movies.items() if split == 'train')
+    held_out = validation_movies(train_movies)
 
-    def split(name: str, directory: str, keep: str = 'all') -> tfds.core.SplitGenerator:
+    def split(name: str, directory: str, movies_kept: frozenset[str] | None = None) -> tfds.core.SplitGenerator:
       return tfds.core.SplitGenerator(name=name, gen_kwargs=dict(
           archive=dl_manager.iter_archive(archive_path), directory=directory, movies=movies,
-          held_out=held_out, keep=keep))
-    return [split('train', 'train'), split('test', 'test'),
-            split('validation', 'train', keep='held_out'),
-            split('train_minus_validation', 'train', keep='others')]
+          movies_kept=movies_kept))
+    return [split('train', 'train'), split('test', 'test'), split('validation', 'train', held_out),
+            split('train_minus_validation', 'train', train_movies - held_out)]
 
   def _generate_examples(self, archive: Iterable[tuple[str, BinaryIO]], directory: str,
-                         movies: dict[ReviewKey, str], held_out: frozenset[str],
-                         keep: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The reviews under `aclImdb/{directory}`: all, those of the `held_out` movies, or the `others`."""
+                         movies: dict[ReviewKey, str],
+                         movies_kept: frozenset[str] | None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The reviews under `aclImdb/{directory}`, only those of `movies_kept` unless it is None."""
     for path, file in archive:
       match = _REVIEW.match(path.replace(os.sep, '/'))
       if not match or match['split'] != directory:
@@ -100,5 +100,5 @@ class Builder(imdb_reviews.Builder):
       if movie is None:
         raise UserError(f'{path} has no line in aclImdb/{directory}/urls_{match["label"]}.txt naming its movie; '
                         'use the archive as its publisher ships it.')
-      if keep == 'all' or (movie in held_out) == (keep == 'held_out'):
+      if movies_kept is None or movie in movies_kept:
         yield path, {'text': file.read().strip(), 'label': match['label'], 'movie': movie}

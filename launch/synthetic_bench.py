@@ -41,15 +41,24 @@ class Inert(metaclass=_InertType):
     return Inert()
 
 
+# The modules stubbed when their package is missing; `imdb_movie_reviews` extends TFDS's IMDB builder module.
+_STUBS = {'tensorflow': (), 'tensorflow_datasets': ('datasets', 'datasets.imdb_reviews',
+                                                    'datasets.imdb_reviews.imdb_reviews_dataset_builder')}
+
+
 def install_stubs() -> None:
-  """`tensorflow` and `tensorflow_datasets` as inert modules, unless they are installed."""
-  for name in ('tensorflow', 'tensorflow_datasets'):
+  """`tensorflow` and `tensorflow_datasets` (and the submodules imported from it) as inert modules where missing."""
+  for name, submodules in _STUBS.items():
     try:
       __import__(name)
     except ImportError:
-      module = types.ModuleType(name)
-      module.__getattr__ = lambda attribute: Inert
-      sys.modules[name] = module
+      for module_name in (name, *(f'{name}.{submodule}' for submodule in submodules)):
+        module = types.ModuleType(module_name)
+        module.__getattr__ = lambda attribute: Inert
+        sys.modules[module_name] = module
+        parent, _, child = module_name.rpartition('.')
+        if parent:
+          setattr(sys.modules[parent], child, module)
       sys.modules['tensorboard.compat.notf'] = types.ModuleType('notf')  # TensorBoard's own TF-free stand-ins.
 
 

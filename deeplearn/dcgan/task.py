@@ -23,8 +23,9 @@ from deeplearn.core import images, optimizers, plots, runs
 from deeplearn.core.history import History
 from deeplearn.core.input_pipeline import Batch
 from deeplearn.core.metrics import NamedMetrics
-from deeplearn.core.task import (EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches,
-                                  test_splits)
+from deeplearn.core.task import (
+    EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches, test_splits
+)
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import augment, datasets
 from deeplearn.dcgan import metrics as generative_metrics

@@ -11,7 +11,7 @@ def imdb_config() -> ml_collections.ConfigDict:
   config.task = 'imdb'
   # TFDS's `imdb_reviews` with each review's movie (`deeplearn/data/imdb_movie_reviews.py`). Validation
   # (eval/*) is the training reviews of a tenth of the training movies, none of them in `train_minus_validation`,
-  # as no test movie is in `train`; the test split is scored once, at the end.
+  # as the publisher kept the test movies apart from the training ones; the test split is scored once, at the end.
   config.dataset = 'imdb_movie_reviews'
   config.train_split = 'train_minus_validation'
   config.eval_split = 'validation'

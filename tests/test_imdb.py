@@ -174,6 +174,11 @@ def test_validation_holds_every_review_of_its_movies_and_no_other(imdb_data_dir)
     assert movie.decode() == _movie('train', _reviews('train', label).index(text.decode()))
 
 
+def test_the_online_download_is_checked_against_tfds_registered_checksum():
+  url = imdb_movie_reviews.imdb_reviews._DOWNLOAD_URL  # pylint: disable=protected-access
+  assert imdb_movie_reviews.Builder.url_infos[url] == imdb_movie_reviews.imdb_reviews.Builder.url_infos[url]
+
+
 def test_an_archive_without_the_movie_urls_is_one_clear_error(tmp_path):
   write_acl_imdb(str(tmp_path / 'raw'), as_tarball=True, with_urls=False)
   with pytest.raises(UserError, match=r'lacks .*urls_.*name each review.s movie'):

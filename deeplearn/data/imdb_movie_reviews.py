@@ -21,6 +21,7 @@ from collections.abc import Collection, Iterable, Iterator
 from typing import Any, BinaryIO
 
 import tensorflow_datasets as tfds
+from etils import epath
 from tensorflow_datasets.datasets.imdb_reviews import imdb_reviews_dataset_builder as imdb_reviews
 
 from deeplearn.core.errors import UserError
@@ -63,6 +64,12 @@ def validation_movies(titles: Collection[str]) -> frozenset[str]:
 class Builder(imdb_reviews.Builder):
   """TFDS's `imdb_reviews` with each review's `movie` and the training reviews split by movie (module docstring)."""
   name = 'imdb_movie_reviews'
+
+  @tfds.core.utils.classproperty
+  @classmethod
+  def _checksums_path(cls) -> epath.Path | None:
+    """`imdb_reviews`' registered checksums: an online download of the same archive is verified as TFDS's is."""
+    return imdb_reviews.Builder._checksums_path  # pylint: disable=protected-access
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(

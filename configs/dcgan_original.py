@@ -34,6 +34,9 @@ def get_config():
   config.generator_optimizer = defaults.optimizer_config('adam', 1e-4, b1=0.9)
   config.discriminator_optimizer = defaults.optimizer_config('adam', 1e-4, b1=0.9)
 
+  config.gan_loss = 'non_saturating'  # Or 'hinge' (deeplearn/dcgan/losses.py).
+  config.real_label = 1.0  # The real images' target; < 1 is one-sided label smoothing.
+  config.r1_weight = 0.0  # > 0 adds r1_weight / 2 times the R1 gradient penalty to the discriminator's loss.
   config.ema_decay = 0.0  # > 0 samples from an exponential moving average of the generator's weights.
   # Sampling recomputes the generator's BatchNorm statistics on this many fixed noise vectors at every
   # evaluation (the running averages lag the weights early in training).

@@ -60,6 +60,8 @@ def install_stubs() -> None:
         if parent:
           setattr(sys.modules[parent], child, module)
       sys.modules['tensorboard.compat.notf'] = types.ModuleType('notf')  # TensorBoard's own TF-free stand-ins.
+  if isinstance(sys.modules['tensorflow'].is_tensor, _InertType):
+    sys.modules['tensorflow'].is_tensor = lambda value: False  # Matplotlib asks it about every array it plots.
 
 
 def synthetic_split(name: str, split, *, data_dir: str = '', manual_dir: str = '',

@@ -15,7 +15,7 @@ from PIL import Image
 from deeplearn.classification import defaults as classification_defaults
 from deeplearn.core import checkpoints, history, registry, train
 from deeplearn.core.errors import UserError
-from deeplearn.dcgan import metrics as generative_metrics, sample, task as dcgan
+from deeplearn.dcgan import losses, metrics as generative_metrics, sample, task as dcgan
 from deeplearn.models.dcgan import Discriminator, Generator
 from tests.conftest import NUM_TRAIN, killed_after_checkpoint, load_config, tiny_config
 
@@ -53,6 +53,43 @@ def test_generator_average_is_what_its_definition_says():
     expected = jax.tree.map(lambda average, new: decay * average + (1 - decay) * new, expected, state.generator.params)
   jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7), state.generator_ema, expected)
   assert not np.allclose(state.generator_ema['Dense_0']['kernel'], state.generator.params['Dense_0']['kernel'])
+
+
+def test_gan_losses_are_exact_on_hand_made_logits():
+  real, fake = jnp.array([2.0, -0.5]), jnp.array([0.5, -3.0])
+  d_loss, g_loss = losses.hinge(real, fake, fake)
+  assert float(d_loss) == pytest.approx((0 + 1.5) / 2 + (1.5 + 0) / 2)
+  assert float(g_loss) == pytest.approx(1.25)
+  softplus = lambda x: np.log1p(np.exp(x))
+  d_loss, g_loss = losses.non_saturating(real, fake, fake, real_label=0.9)
+  # BCE(logit, target) = softplus(logit) - target * logit.
+  assert float(d_loss) == pytest.approx(np.mean(softplus(real) - 0.9 * real) + np.mean(softplus(fake)), rel=1e-6)
+  assert float(g_loss) == pytest.approx(np.mean(softplus(fake) - fake), rel=1e-6)
+
+
+def test_r1_penalty_is_the_squared_gradient_norm_on_real_images():
+  weights = jax.random.normal(jax.random.key(0), (4, 4, 1))
+  linear = lambda images: jnp.sum(images * weights, axis=(1, 2, 3)) ** 2 / 2  # d/dx = (w . x) w
+  images = jax.random.normal(jax.random.key(1), (3, 4, 4, 1))
+  dots = np.sum(np.asarray(images) * np.asarray(weights), axis=(1, 2, 3))
+  expected = np.mean(dots ** 2) * np.sum(np.asarray(weights) ** 2)
+  assert float(losses.r1_penalty(linear, images)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_r1_weight_adds_its_share_of_the_penalty_to_the_discriminator_loss_only():
+  state = small_state()
+  batch = {'image': np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)}
+  grads = {weight: dcgan.step_gradients(state, batch, jax.random.key(1), noise_dim=10, gan_loss=losses.hinge,
+                                        r1_weight=weight) for weight in (0.0, 1.0, 2.0)}
+  added = {weight: float(grads[weight].discriminator_loss - grads[0.0].discriminator_loss) for weight in (1.0, 2.0)}
+  assert added[1.0] > 0 and added[2.0] == pytest.approx(2 * added[1.0], rel=1e-4)
+  assert float(grads[2.0].generator_loss) == float(grads[0.0].generator_loss)
+  jax.tree.map(np.testing.assert_array_equal, grads[2.0].generator, grads[0.0].generator)
+
+
+def test_unknown_gan_loss_is_one_clear_error(data_dir, tmp_path):
+  with pytest.raises(UserError, match=r"gan_loss='wasserstein' is unknown; use one of \['hinge', 'non_saturating'\]"):
+    dcgan.get_task(dcgan_config(data_dir, gan_loss='wasserstein'), str(tmp_path))
 
 
 def test_samplers_recompute_batchnorm_statistics_so_eval_mode_draws_what_train_mode_draws():

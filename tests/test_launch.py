@@ -1,16 +1,19 @@
 """launch/: the Colab notebook is well formed, and the shell scripts parse and build the commands they say."""
 
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 import time
 
+import jax
 import nbclient
 import nbformat
+import numpy as np
 import pytest
 
-from deeplearn.core import checkpoints
+from deeplearn.core import checkpoints, history, runs
 from deeplearn.data import datasets
 from tests.conftest import NUM_TEST, NUM_TRAIN
 
@@ -157,3 +160,28 @@ def test_step_profile_lists_the_step_s_costliest_operations_with_the_model_code_
   milliseconds = [float(row[1]) for row in rows]
   assert rows and milliseconds[0] > 0 and milliseconds == sorted(milliseconds, reverse=True)
   assert any(re.search(r'OriginalCNN\)/Conv_[01]/', row[2]) for row in rows)  # Traced back to the model's layers.
+
+
+def test_offline_arrays_train_as_the_tfds_run_does_where_tensorflow_cannot_be_imported(data_dir, tmp_path):
+  """Splits exported here, a run there without TensorFlow: the same parameters as the run that read TFDS."""
+  spec = importlib.util.spec_from_file_location('offline_arrays', os.path.join(ROOT, 'launch', 'offline_arrays.py'))
+  offline_arrays = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(offline_arrays)
+  offline_arrays.export('mnist', ['train[:90%]', 'train[90%:]', 'test'], data_dir, '', str(tmp_path / 'arrays'))
+  (tmp_path / 'sitecustomize.py').write_text(NO_TENSORFLOW)
+  flags = ['--config=configs/mnist_original.py', f'--config.data_dir={data_dir}', '--config.batch_size=8',
+           '--config.num_train_steps=4', '--config.eval_every_steps=2', '--config.eval_batch_size=8']
+  env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{ROOT}')
+  offline = subprocess.run([sys.executable, 'launch/offline_arrays.py', 'train', str(tmp_path / 'arrays'),
+                            f'--workdir={tmp_path / "offline"}', *flags], cwd=ROOT, env=env, capture_output=True,
+                           text=True, timeout=300)
+  assert offline.returncode == 0, offline.stderr[-3000:]
+  tfds_run = subprocess.run([sys.executable, '-m', 'deeplearn.main', f'--workdir={tmp_path / "tfds"}', *flags],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert tfds_run.returncode == 0, tfds_run.stderr[-3000:]
+  offline_run, reference = runs.load(str(tmp_path / 'offline')), runs.load(str(tmp_path / 'tfds'))
+  assert offline_run.step == reference.step == 4
+  jax.tree.map(np.testing.assert_array_equal, offline_run.variables, reference.variables)
+  scalars = history.read_scalars(str(tmp_path / 'offline'))  # Written by TensorBoard's TensorFlow-free writer.
+  assert scalars['eval/accuracy'] == history.read_scalars(str(tmp_path / 'tfds'))['eval/accuracy']
+  assert [step for step, _ in scalars['test/accuracy']] == [4]

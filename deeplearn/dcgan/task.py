@@ -20,6 +20,7 @@ from clu import metrics
 
 from deeplearn import models
 from deeplearn.core import images, optimizers, plots, runs
+from deeplearn.core.errors import UserError
 from deeplearn.core.history import History
 from deeplearn.core.input_pipeline import Batch
 from deeplearn.core.metrics import NamedMetrics
@@ -28,7 +29,7 @@ from deeplearn.core.task import (
 )
 from deeplearn.core.train_state import TrainState
 from deeplearn.data import augment, datasets
-from deeplearn.dcgan import metrics as generative_metrics
+from deeplearn.dcgan import losses, metrics as generative_metrics
 
 # Streams of the run's key (`jax.random.key(config.seed)`) for the fixed noise batches.
 _EVAL_NOISE_STREAM, _GRID_NOISE_STREAM, _STATISTICS_NOISE_STREAM = 1, 2, 3
@@ -124,39 +125,43 @@ class GANGradients:
   discriminator_accuracy: jax.Array
 
 
-def step_gradients(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int) -> GANGradients:
-  """Both networks' non-saturating BCE losses and gradients from one forward pass, as the original's two tapes.
+def step_gradients(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int,
+                   gan_loss: losses.GANLoss = losses.non_saturating, real_label: float = 1.0,
+                   r1_weight: float = 0.0) -> GANGradients:
+  """Both networks' losses (`gan_loss`) and gradients from one forward pass, as the original's two tapes.
 
   Stop-gradients route each loss to its own network: the generator's loss sees the discriminator's
-  parameters as constants, the discriminator's loss sees the generated images as constants.
+  parameters as constants, the discriminator's loss sees the generated images as constants. `r1_weight`
+  > 0 adds `r1_weight / 2` times the R1 penalty to the discriminator's loss.
   """
   noise_rng, real_dropout_rng, fake_dropout_rng = jax.random.split(rng, 3)
   real = to_signed(batch['image'])
   noise = jax.random.normal(noise_rng, (real.shape[0], noise_dim))
   gen, disc = state.generator, state.discriminator
 
-  def losses(g_params, d_params):
+  def loss_values(g_params, d_params):
     fake, updates = gen.apply_fn({'params': g_params, 'batch_stats': gen.batch_stats}, noise, train=True,
                                  mutable=['batch_stats'])
     discriminate = lambda params, x, rng: disc.apply_fn({'params': params}, x, train=True, rngs={'dropout': rng})
     real_logits = discriminate(d_params, real, real_dropout_rng)
     fake_logits = discriminate(d_params, jax.lax.stop_gradient(fake), fake_dropout_rng)
     fooled_logits = discriminate(jax.lax.stop_gradient(d_params), fake, fake_dropout_rng)  # == fake_logits
-    discriminator_loss = (optax.sigmoid_binary_cross_entropy(real_logits, jnp.ones_like(real_logits)).mean()
-                          + optax.sigmoid_binary_cross_entropy(fake_logits, jnp.zeros_like(fake_logits)).mean())
-    generator_loss = optax.sigmoid_binary_cross_entropy(fooled_logits, jnp.ones_like(fooled_logits)).mean()
+    discriminator_loss, generator_loss = gan_loss(real_logits, fake_logits, fooled_logits, real_label=real_label)
+    if r1_weight > 0:
+      discriminator_loss += r1_weight / 2 * losses.r1_penalty(
+          lambda images: discriminate(d_params, images, real_dropout_rng), real)
     accuracy = (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)) / 2
     return generator_loss + discriminator_loss, (generator_loss, discriminator_loss, accuracy, updates)
 
   (g_grads, d_grads), (g_loss, d_loss, accuracy, updates) = jax.grad(
-      losses, argnums=(0, 1), has_aux=True)(gen.params, disc.params)
+      loss_values, argnums=(0, 1), has_aux=True)(gen.params, disc.params)
   return GANGradients(g_grads, d_grads, updates['batch_stats'], g_loss, d_loss, accuracy)
 
 
-def train_step(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int,
-               ema_decay: float = 0.0) -> tuple[GANState, GANTrainMetrics]:
-  """One update of both networks (`step_gradients`), and of the average of the generator's parameters."""
-  grads = step_gradients(state, batch, rng, noise_dim=noise_dim)
+def train_step(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int, ema_decay: float = 0.0,
+               **loss_options) -> tuple[GANState, GANTrainMetrics]:
+  """One update of both networks (`step_gradients`, given `loss_options`), and of the generator's average."""
+  grads = step_gradients(state, batch, rng, noise_dim=noise_dim, **loss_options)
   generator = state.generator.apply_gradients(grads=grads.generator, batch_stats=grads.generator_batch_stats)
   new_state = GANState(
       step=state.step + 1,
@@ -230,6 +235,8 @@ def _generate_unit(generator: TrainState, noise: jax.Array) -> jax.Array:
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   del workdir  # Nothing is learned from the data before training.
+  if config.gan_loss not in losses.GAN_LOSSES:
+    raise UserError(f'config.gan_loss={config.gan_loss!r} is unknown; use one of {sorted(losses.GAN_LOSSES)}.')
   # A bad classifier path fails before any data is read.
   classifier = (runs.load(config.fid_classifier_workdir, task='classification') if config.fid_classifier_workdir
                 else None)
@@ -256,7 +263,9 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
           generator_tx=optimizers.create_optimizer(config.generator_optimizer, steps),
           discriminator_tx=optimizers.create_optimizer(config.discriminator_optimizer, steps),
           noise_dim=config.noise_dim, image_shape=batches(0)['image'].shape[1:]),
-      train_step=functools.partial(train_step, noise_dim=config.noise_dim, ema_decay=config.ema_decay),
+      train_step=functools.partial(train_step, noise_dim=config.noise_dim, ema_decay=config.ema_decay,
+                                   gan_loss=losses.GAN_LOSSES[config.gan_loss], real_label=config.real_label,
+                                   r1_weight=config.r1_weight),
       eval_step=eval_step_fn,
       train_batches=batches,
       eval_splits=eval_splits,

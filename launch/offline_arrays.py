@@ -93,10 +93,15 @@ def train(arrays_dir: str, main_argv: list[str]) -> None:
     with np.load(path, allow_pickle=True) as arrays:
       return dict(arrays)
 
+  def whole_split(split: str, num_shards: int, **unused) -> list[str]:
+    """TFDS's `even_splits` for the one shard a single process reads."""
+    if num_shards != 1:
+      sys.exit(f'error: offline arrays serve one process, not {num_shards} data shards.')
+    return [split]
+
   datasets.load_split = load_split
   storage.summary_writer = event_writer
-  sys.modules['tensorflow_datasets'].even_splits = lambda split, n, **unused: [split] * n if n == 1 else sys.exit(
-      'error: offline arrays serve one process only.')
+  sys.modules['tensorflow_datasets'].even_splits = whole_split
   sys.argv = ['deeplearn.main', *main_argv]
   runpy.run_module('deeplearn.main', run_name='__main__', alter_sys=True)
 

@@ -12,6 +12,7 @@ image files).
   python3 launch/offline_arrays.py train ARRAYS --config=configs/dcgan.py --workdir=runs/dcgan [--config.X=...]
 """
 
+import argparse
 import os
 import runpy
 import sys
@@ -106,16 +107,29 @@ def train(arrays_dir: str, main_argv: list[str]) -> None:
   runpy.run_module('deeplearn.main', run_name='__main__', alter_sys=True)
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  commands = parser.add_subparsers(dest='command', required=True)
+  export_args = commands.add_parser('export', help='write splits of a TFDS dataset as .npz files (needs TFDS)')
+  export_args.add_argument('--dataset', required=True)
+  export_args.add_argument('--splits', required=True, help='comma-separated split names, as a config names them')
+  export_args.add_argument('--out', required=True, help='the folder of the .npz files')
+  export_args.add_argument('--data_dir', default='')
+  export_args.add_argument('--manual_dir', default='')
+  export_args.add_argument('--image_size', type=int, default=0)
+  train_args = commands.add_parser('train', help='python -m deeplearn.main on exported splits (no TFDS needed)')
+  train_args.add_argument('arrays', help='the folder `export` wrote')
+  train_args.add_argument('main_flags', nargs=argparse.REMAINDER, help='deeplearn.main\'s flags')
+  return parser.parse_args(argv)
+
+
 def main(argv: list[str]) -> None:
-  if argv[1:2] == ['train'] and len(argv) > 2:
-    train(argv[2], argv[3:])
-    return
-  if argv[1:2] != ['export']:
-    sys.exit(__doc__)
-  options = dict(arg.lstrip('-').split('=', 1) for arg in argv[2:])
-  export(options['dataset'], options['splits'].split(','), options.get('data_dir', ''), options.get('manual_dir', ''),
-         options['out'], int(options.get('image_size', 0)))
+  args = parse_args(argv)
+  if args.command == 'train':
+    train(args.arrays, args.main_flags)
+  else:
+    export(args.dataset, args.splits.split(','), args.data_dir, args.manual_dir, args.out, args.image_size)
 
 
 if __name__ == '__main__':
-  main(sys.argv)
+  main(sys.argv[1:])

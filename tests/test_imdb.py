@@ -199,6 +199,46 @@ def test_train_step_lowers_the_loss_on_a_fixed_batch():
   assert losses[-1] < 0.8 * losses[0]
 
 
+def test_the_weight_average_is_its_definition_step_by_step():
+  model = TextClassifier(50, 8, (8,), 8)
+  batch = input_pipeline.text_batch([np.arange(1, 9), np.arange(3, 20)], np.array([0, 1], np.int32), 8)
+  state = imdb.init_state(jax.random.key(0), model=model, tx=optax.sgd(0.5), ema_decay=0.2)
+  expected = state.params
+  step = jax.jit(functools.partial(imdb.train_step, ema_decay=0.2))
+  for t in (1, 2, 3):
+    state, _ = step(state, batch, jax.random.key(t))
+    decay = {1: 2 / 11, 2: 0.2, 3: 0.2}[t]  # (1 + t) / (10 + t) while below ema_decay.
+    expected = jax.tree.map(lambda e, p: decay * e + (1 - decay) * p, expected, state.params)
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-6, atol=1e-7), state.ema_params, expected)
+  kernel = lambda params: params['Dense_0']['kernel']
+  assert not np.allclose(kernel(state.ema_params), kernel(state.params))
+  plain = imdb.init_state(jax.random.key(0), model=model, tx=optax.sgd(0.5))
+  assert plain.ema_params is None  # No average: nothing in the state's tree, as before averages existed.
+  assert len(jax.tree.leaves(state)) - len(jax.tree.leaves(plain)) == len(jax.tree.leaves(state.params))
+
+
+def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(imdb_data_dir, tmp_path):
+  config = lambda steps: tiny_config(
+      load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8, vocab_size=300,
+      bucket_boundaries=(20, 40), batches_per_transfer=1, max_length=64, num_train_steps=steps, test_split='',
+      ema_decay=0.5, **{'model.embedding_features': 8, 'model.lstm_features': (8,), 'model.dense_features': 8})
+  unbroken, resumed = str(tmp_path / 'unbroken'), str(tmp_path / 'resumed')
+  summary = train.train_and_evaluate(config(6), unbroken)
+  train.train_and_evaluate(config(3), resumed)
+  train.train_and_evaluate(config(6), resumed)
+  state = checkpoints.restore_latest_as_saved(unbroken)[0]['state']
+  jax.tree.map(np.testing.assert_array_equal, checkpoints.restore_latest_as_saved(resumed)[0]['state'], state)
+  run = runs.load(unbroken)
+  jax.tree.map(np.testing.assert_array_equal, run.variables['params'], state['ema_params'])
+  assert not np.array_equal(state['ema_params']['Dense_0']['kernel'], state['params']['Dense_0']['kernel'])
+  # Evaluation read the average: the predictor, which reads it, says of every review what evaluation said.
+  validation = datasets.load_split(run.config.dataset, run.config.eval_split, data_dir=imdb_data_dir, manual_dir='')
+  probabilities = imdb_predict.positive_probabilities(run, [t.decode() for t in validation['text']])
+  logits = np.log(probabilities) - np.log1p(-probabilities)
+  loss = optax.sigmoid_binary_cross_entropy(logits, validation['label'].astype(np.float32)).mean()
+  assert summary['eval/loss'] == pytest.approx(float(loss), rel=1e-4)
+
+
 def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_dir, tmp_path):
   config = tiny_config(load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8,
                        vocab_size=300, bucket_boundaries=(20, 40), batches_per_transfer=1, max_length=64,

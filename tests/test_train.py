@@ -155,6 +155,21 @@ def test_a_config_that_would_not_continue_the_run_is_refused_and_nothing_changes
   assert runs.load(str(tmp_path)).step == 6  # Still a whole run for the tools.
 
 
+@pytest.mark.parametrize('value,continues', [(0.0, True), (0.5, False)])
+def test_a_field_added_since_the_run_continues_it_only_at_the_value_that_behaves_as_before(
+    make_config, tmp_path, value, continues):
+  train.train_and_evaluate(make_config(), str(tmp_path))  # A run from before the code had `ema_decay`.
+  config = make_config(num_train_steps=9)
+  config.ema_decay = value
+  assert 'ema_decay' in workdir.ADDED_FIELDS and 'ema_decay' not in make_config()
+  if continues:
+    train.train_and_evaluate(config, str(tmp_path))
+    assert checkpoints.saved_steps(str(tmp_path))[-1] == 9
+  else:
+    with pytest.raises(UserError, match='another config: ema_decay 0.0 -> 0.5\\. '):
+      train.train_and_evaluate(config, str(tmp_path))
+
+
 def test_a_longer_run_continues_and_each_start_is_recorded(make_config, tmp_path):
   train.train_and_evaluate(make_config(), str(tmp_path))
   train.train_and_evaluate(make_config(num_train_steps=9, eval_every_steps=9), str(tmp_path))

@@ -21,8 +21,9 @@ class Run:
 
 
 def default_variables(state: dict[str, Any]) -> dict[str, Any]:
-  """The model variables of a saved single-model `TrainState`."""
-  return {'params': state['params'], 'batch_stats': state.get('batch_stats', {})}
+  """The model variables of a saved single-model `TrainState`: its averaged parameters where it kept an average."""
+  params = state['ema_params'] if state.get('ema_params') is not None else state['params']
+  return {'params': params, 'batch_stats': state.get('batch_stats', {})}
 
 
 def load_config(workdir: str, task: str | None = None) -> ml_collections.ConfigDict:

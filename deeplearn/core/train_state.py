@@ -5,13 +5,19 @@ from typing import Any
 import flax
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import optax
 from flax.training import train_state
 
 
 class TrainState(train_state.TrainState):
-  """flax's TrainState plus BatchNorm statistics (an empty dict for models without BatchNorm)."""
+  """flax's TrainState plus BatchNorm statistics (an empty dict for models without BatchNorm).
+
+  `ema_params`: an exponential moving average of `params` where the task keeps one (`with_average`), else None,
+  which adds nothing to the state's tree (so checkpoints without an average restore as before).
+  """
   batch_stats: Any = flax.struct.field(default_factory=dict)
+  ema_params: Any = None
 
   def variables(self) -> dict[str, Any]:
     """The variables `apply_fn` takes."""
@@ -23,3 +29,28 @@ def create(rng: jax.Array, model: nn.Module, tx: optax.GradientTransformation, *
   variables = model.init(rng, *example_inputs, train=False)
   return TrainState.create(apply_fn=model.apply, params=variables['params'], tx=tx,
                            batch_stats=variables.get('batch_stats', {}))
+
+
+def with_average(state: TrainState) -> TrainState:
+  """`state` keeping an average of its parameters, which starts at the parameters."""
+  return state.replace(ema_params=state.params)
+
+
+def average_decay(step: jax.Array, decay: float) -> jax.Array:
+  """The average's decay after `step` updates: `decay`, or less early on, `(1 + step) / (10 + step)`.
+
+  As TensorFlow's `ExponentialMovingAverage(decay, num_updates=step)`: the first steps' parameters,
+  close to the random initialisation, fade from the average quickly.
+  """
+  return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
+
+
+def update_average(state: TrainState, decay: float) -> TrainState:
+  """`state` with its average moved towards its parameters: `ema <- d * ema + (1 - d) * params`."""
+  d = average_decay(state.step, decay)
+  return state.replace(ema_params=optax.incremental_update(state.params, state.ema_params, step_size=1.0 - d))
+
+
+def averaged(state: TrainState) -> TrainState:
+  """`state` with its averaged parameters in place of the raw ones: what evaluation and prediction read."""
+  return state.replace(params=state.ema_params)

@@ -19,6 +19,9 @@ STARTS_FILE = 'starts.jsonl'  # One line per start of the run: when, and the con
 CHANGEABLE_FIELDS = {'num_epochs', 'num_train_steps', 'log_every_steps', 'eval_every_steps',
                      'checkpoint_every_steps', 'max_checkpoints_to_keep', 'batches_per_transfer', 'eval_batch_size',
                      'data_dir', 'manual_dir', 'fid_classifier_workdir', 'num_fid_samples', 'test_split'}
+# Fields added to the configs after runs were made, each with the value that does what the code did before
+# it existed: a run whose saved config lacks one continues with that value (and is refused any other).
+ADDED_FIELDS = {'ema_decay': 0.0, 'gan_loss': 'non_saturating', 'real_label': 1.0, 'r1_weight': 0.0}
 
 _MOST_NAMED = 5  # Differing fields named in the error.
 
@@ -44,6 +47,8 @@ def check_continues(config: ml_collections.ConfigDict, workdir: str) -> None:
     return
   saved = flatten(ml_collections.ConfigDict(json.loads(path.read_text())))
   now = flatten(ml_collections.ConfigDict(_as_json(config)))
+  saved |= {name: ADDED_FIELDS[leaf] for name in now.keys() - saved.keys()
+            if (leaf := name.rsplit('.', 1)[-1]) in ADDED_FIELDS}
   differing = sorted(name for name in saved.keys() | now.keys()
                      if saved.get(name) != now.get(name) and name.rsplit('.', 1)[-1] not in CHANGEABLE_FIELDS)
   if 'task' in differing:

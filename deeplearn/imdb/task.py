@@ -12,7 +12,7 @@ import optax
 from clu import metrics
 
 from deeplearn import models
-from deeplearn.core import input_pipeline, optimizers
+from deeplearn.core import input_pipeline, optimizers, train_state
 from deeplearn.core.errors import UserError
 from deeplearn.core.input_pipeline import Batch
 from deeplearn.core.task import EvalSplit, Task, loader_kwargs, num_train_steps, test_splits
@@ -58,9 +58,12 @@ def trained_tokenizer(workdir: str):
   return subwords
 
 
-def init_state(rng: jax.Array, *, model: nn.Module, tx: optax.GradientTransformation) -> TrainState:
+def init_state(rng: jax.Array, *, model: nn.Module, tx: optax.GradientTransformation,
+               ema_decay: float = 0.0) -> TrainState:
+  """The model's initial state; with `ema_decay > 0` it keeps an average of its parameters."""
   params = model.init(rng, jnp.zeros((1, 8), jnp.int32), jnp.ones((1,), jnp.int32))['params']
-  return TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+  state = TrainState.create(apply_fn=model.apply, params=params, tx=tx)
+  return train_state.with_average(state) if ema_decay > 0 else state
 
 
 def _metrics(logits: jax.Array, labels: jax.Array, mask: jax.Array | None = None) -> TextMetrics:
@@ -68,15 +71,19 @@ def _metrics(logits: jax.Array, labels: jax.Array, mask: jax.Array | None = None
   return TextMetrics.single_from_model_output(loss=loss, correct=(logits > 0) == (labels == 1), mask=mask)
 
 
-def train_step(state: TrainState, batch: Batch, rng: jax.Array) -> tuple[TrainState, TextMetrics]:
-  """One optimiser step on binary cross-entropy from logits."""
+def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
+               ema_decay: float = 0.0) -> tuple[TrainState, TextMetrics]:
+  """One optimiser step on binary cross-entropy from logits; with `ema_decay > 0`, the average follows."""
   def loss_fn(params):
     logits = state.apply_fn({'params': params}, batch['tokens'], batch['length'], train=True,
                             rngs={'dropout': rng})
     return optax.sigmoid_binary_cross_entropy(logits, batch['label'].astype(jnp.float32)).mean(), logits
 
   (_, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-  return state.apply_gradients(grads=grads), _metrics(logits, batch['label'])
+  state = state.apply_gradients(grads=grads)
+  if ema_decay > 0:
+    state = train_state.update_average(state, ema_decay)
+  return state, _metrics(logits, batch['label'])
 
 
 def eval_step(state: TrainState, batch: Batch) -> TextMetrics:
@@ -95,6 +102,8 @@ def load_tokenizer(config: ml_collections.ConfigDict, workdir: str, train_texts:
 
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
+  if not 0 <= config.ema_decay < 1:
+    raise UserError(f'config.ema_decay={config.ema_decay} must be in [0, 1): 0 keeps no average.')
   train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
   subwords = load_tokenizer(config, workdir, train['text'])
 
@@ -110,9 +119,10 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   steps = num_train_steps(config, batches.steps_per_epoch)
   return Task(
       init_state=functools.partial(init_state, model=create_model(config, subwords.get_vocab_size()),
-                                   tx=optimizers.create_optimizer(config.optimizer, steps)),
-      train_step=train_step,
+                                   tx=optimizers.create_optimizer(config.optimizer, steps), ema_decay=config.ema_decay),
+      train_step=functools.partial(train_step, ema_decay=config.ema_decay),
       eval_step=eval_step,
+      prepare_eval=train_state.averaged if config.ema_decay > 0 else None,
       train_batches=batches,
       eval_splits={'eval': eval_split(config.eval_split)},
       final_eval_splits=test_splits(config, eval_split),

@@ -239,6 +239,15 @@ def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(imdb_data
   assert summary['eval/loss'] == pytest.approx(float(loss), rel=1e-4)
 
 
+@pytest.mark.parametrize('decay', [1.0, -0.1])
+def test_an_average_decay_outside_0_to_1_is_one_clear_error_before_any_work(decay, tmp_path):
+  config = load_config(IMDB_CONFIG)
+  config.ema_decay = decay
+  with pytest.raises(UserError, match=rf'config.ema_decay={decay} must be in \[0, 1\): 0 keeps no average.'):
+    imdb.get_task(config, str(tmp_path))
+  assert not os.listdir(tmp_path)
+
+
 def test_imdb_config_trains_resumes_with_its_tokenizer_and_predicts(imdb_data_dir, tmp_path):
   config = tiny_config(load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8,
                        vocab_size=300, bucket_boundaries=(20, 40), batches_per_transfer=1, max_length=64,

@@ -18,7 +18,7 @@ from deeplearn.core import checkpoints, input_pipeline, runs, train
 from deeplearn.core.errors import UserError
 from deeplearn.data import datasets, imdb_movie_reviews
 from deeplearn.imdb import predict as imdb_predict, task as imdb, tokenizer
-from deeplearn.models.rnn import BiLSTM, TextClassifier
+from deeplearn.models.rnn import BiLSTM as FusedBiLSTM, TextClassifier
 from tests.conftest import load_config, tiny_config
 
 IMDB_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'imdb_rnn.py')
@@ -89,22 +89,35 @@ class FlaxBiLSTM(nn.Module):
     return jnp.where(real, outputs, 0.0), jnp.concatenate([forward_h, backward_h], axis=-1)
 
 
-def test_fused_bilstm_is_the_plain_formulation_in_values_and_gradients():
+@pytest.mark.parametrize('recompute_steps', [False, True])
+def test_fused_bilstm_is_the_plain_formulation_in_values_and_gradients(recompute_steps):
   x = jax.random.normal(jax.random.key(1), (4, 11, 6))
   lengths = jnp.array([11, 5, 1, 8])
   variables = FlaxBiLSTM(7).init(jax.random.key(0), x, lengths)
-  assert jax.tree.structure(variables) == jax.tree.structure(BiLSTM(7).init(jax.random.key(0), x, lengths))
+  fused = functools.partial(FusedBiLSTM, recompute_steps=recompute_steps)
+  assert jax.tree.structure(variables) == jax.tree.structure(fused(7).init(jax.random.key(0), x, lengths))
 
   def loss(module, variables, x):
     outputs, final = module.apply(variables, x, lengths)
     return jnp.sum(jnp.sin(outputs)) + jnp.sum(final ** 2)  # Every output and final feature weighs in.
-  for module in (FlaxBiLSTM(7), BiLSTM(7)):
+  for module in (FlaxBiLSTM(7), fused(7)):
     np.testing.assert_allclose(loss(module, variables, x), loss(FlaxBiLSTM(7), variables, x), rtol=1e-6)
   expected = jax.grad(functools.partial(loss, FlaxBiLSTM(7)), argnums=(0, 1))(variables, x)
-  fused = jax.grad(functools.partial(loss, BiLSTM(7)), argnums=(0, 1))(variables, x)
-  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fused, expected)
-  for a, b in zip(BiLSTM(7).apply(variables, x, lengths), FlaxBiLSTM(7).apply(variables, x, lengths)):
+  fused_grads = jax.grad(functools.partial(loss, fused(7)), argnums=(0, 1))(variables, x)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), fused_grads, expected)
+  for a, b in zip(fused(7).apply(variables, x, lengths), FlaxBiLSTM(7).apply(variables, x, lengths)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_recomputed_steps_keep_a_quarter_of_the_activations_for_the_backward_pass():
+  x = jax.random.normal(jax.random.key(1), (4, 11, 6))
+  lengths = jnp.array([11, 5, 1, 8])
+  variables = FusedBiLSTM(7).init(jax.random.key(0), x, lengths)
+
+  def kept_for_backward(recompute_steps: bool) -> int:
+    _, backward = jax.vjp(lambda v: FusedBiLSTM(7, recompute_steps=recompute_steps).apply(v, x, lengths), variables)
+    return sum(leaf.size for leaf in jax.tree.leaves(backward))
+  assert kept_for_backward(True) < kept_for_backward(False) / 3
 
 
 @pytest.mark.parametrize('lstm_features,pooling', [((8,), 'final'), ((8, 4), 'final'), ((8,), 'final_and_max')],

@@ -35,9 +35,14 @@ class BiLSTM(nn.Module):
   real token, and each step's matmuls take both directions in one batched product. Padding never
   updates a state. (Projecting every position's input before the scan, as one large matmul, measured
   slower on XLA:CPU; docs/results.md.)
+
+  With `recompute_steps`, the backward pass recomputes each step from its carry instead of reading the
+  dozen activations the forward pass would store per step: the same values and gradients, faster on
+  XLA:CPU for small layers (64 features) and slower for wider ones (docs/results.md).
   """
   features: int
   dtype: jnp.dtype = jnp.float32  # What the matmuls compute in; the carry (cell and hidden state) stays float32.
+  recompute_steps: bool = False
 
   @nn.compact
   def __call__(self, x: jax.Array, lengths: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -59,6 +64,8 @@ class BiLSTM(nn.Module):
       real = position[:, None, None] < lengths[None, :, None]
       return (jnp.where(real, new_c, c), jnp.where(real, new_h, h)), jnp.where(real, new_h, 0.0)
 
+    if self.recompute_steps:
+      step = jax.checkpoint(step, policy=jax.checkpoint_policies.nothing_saveable, prevent_cse=False)
     zeros = jnp.zeros((2, batch, self.features), jnp.float32)
     (_, final_h), outputs = jax.lax.scan(step, (zeros, zeros), (inputs, positions))
     outputs = jnp.concatenate([outputs[:, 0], outputs[::-1, 1]], axis=-1).transpose(1, 0, 2)
@@ -90,6 +97,7 @@ class TextClassifier(nn.Module):
   # False reads the padding as tokens, as the notebook's Keras model did: both LSTMs run over the whole
   # padded row (the backward one starts in the padding) and the pooling sees every position.
   mask_padding: bool = True
+  recompute_steps: bool = False  # The BiLSTMs recompute each step in the backward pass (see `BiLSTM`).
   dtype: jnp.dtype = jnp.float32  # What it computes in; parameters, the LSTMs' carry and the logit stay float32.
 
   @nn.compact
@@ -99,7 +107,7 @@ class TextClassifier(nn.Module):
     x = nn.Embed(self.vocab_size, self.embedding_features, dtype=self.dtype)(tokens)
     x = nn.Dropout(self.embedding_dropout_rate, broadcast_dims=(1,), deterministic=not train)(x)
     for features in self.lstm_features:
-      x, final = BiLSTM(features, self.dtype)(x, lengths)
+      x, final = BiLSTM(features, self.dtype, self.recompute_steps)(x, lengths)
     if self.pooling == 'final_and_max':
       final = jnp.concatenate([final, masked_max(x, lengths)], axis=-1)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(final)

@@ -107,7 +107,7 @@ class TextClassifier(nn.Module):
     x = nn.Embed(self.vocab_size, self.embedding_features, dtype=self.dtype)(tokens)
     x = nn.Dropout(self.embedding_dropout_rate, broadcast_dims=(1,), deterministic=not train)(x)
     for features in self.lstm_features:
-      x, final = BiLSTM(features, self.dtype, self.recompute_steps)(x, lengths)
+      x, final = BiLSTM(features, self.dtype, recompute_steps=self.recompute_steps)(x, lengths)
     if self.pooling == 'final_and_max':
       final = jnp.concatenate([final, masked_max(x, lengths)], axis=-1)
     x = nn.Dropout(self.dropout_rate, deterministic=not train)(final)

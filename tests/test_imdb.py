@@ -14,7 +14,7 @@ import numpy as np
 import optax
 import pytest
 
-from deeplearn.core import checkpoints, input_pipeline, runs, train
+from deeplearn.core import checkpoints, input_pipeline, runs, train, train_state
 from deeplearn.core.errors import UserError
 from deeplearn.data import datasets, imdb_movie_reviews
 from deeplearn.imdb import predict as imdb_predict, task as imdb, tokenizer
@@ -215,9 +215,10 @@ def test_train_step_lowers_the_loss_on_a_fixed_batch():
 def test_the_weight_average_is_its_definition_step_by_step():
   model = TextClassifier(50, 8, (8,), 8)
   batch = input_pipeline.text_batch([np.arange(1, 9), np.arange(3, 20)], np.array([0, 1], np.int32), 8)
-  state = imdb.init_state(jax.random.key(0), model=model, tx=optax.sgd(0.5), ema_decay=0.2)
+  state = imdb.init_state(jax.random.key(0), model=model, tx=optax.sgd(0.5), keep_average=True)
   expected = state.params
-  step = jax.jit(functools.partial(imdb.train_step, ema_decay=0.2))
+  step = jax.jit(functools.partial(imdb.train_step,
+                                   average_decay=functools.partial(train_state.ema_decay, decay=0.2)))
   for t in (1, 2, 3):
     state, _ = step(state, batch, jax.random.key(t))
     decay = {1: 2 / 11, 2: 0.2, 3: 0.2}[t]  # (1 + t) / (10 + t) while below ema_decay.
@@ -230,11 +231,32 @@ def test_the_weight_average_is_its_definition_step_by_step():
   assert len(jax.tree.leaves(state)) - len(jax.tree.leaves(plain)) == len(jax.tree.leaves(state.params))
 
 
-def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(imdb_data_dir, tmp_path):
+def test_the_uniform_average_is_the_mean_of_the_parameters_from_its_start_step():
+  model = TextClassifier(50, 8, (8,), 8)
+  batch = input_pipeline.text_batch([np.arange(1, 9), np.arange(3, 20)], np.array([0, 1], np.int32), 8)
+  config = load_config(IMDB_CONFIG)
+  config.swa_start = 0.4
+  decay = imdb.average_decay(config, num_steps=5)  # The mean of the parameters after steps 2 to 5.
+  state = imdb.init_state(jax.random.key(0), model=model, tx=optax.sgd(0.5), keep_average=True)
+  step = jax.jit(functools.partial(imdb.train_step, average_decay=decay))
+  kept = []
+  for t in range(1, 6):
+    state, _ = step(state, batch, jax.random.key(t))
+    kept.append(state.params)
+    if t == 1:  # Before its start the average is the parameters.
+      jax.tree.map(np.testing.assert_array_equal, state.ema_params, state.params)
+  mean = jax.tree.map(lambda *p: np.mean(p, axis=0), *kept[1:])
+  jax.tree.map(functools.partial(np.testing.assert_allclose, rtol=1e-5, atol=1e-7), state.ema_params, mean)
+  assert not np.allclose(state.ema_params['Dense_0']['kernel'], state.params['Dense_0']['kernel'])
+
+
+# swa_start 0.05 starts the mean at step 0 of both 3 and 6 steps: the resumed run's first part averages as the unbroken run.
+@pytest.mark.parametrize('average', [{'ema_decay': 0.5}, {'swa_start': 0.05}])
+def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(average, imdb_data_dir, tmp_path):
   config = lambda steps: tiny_config(
       load_config(IMDB_CONFIG), imdb_data_dir, batch_size=4, eval_batch_size=8, vocab_size=300,
       bucket_boundaries=(20, 40), batches_per_transfer=1, max_length=64, num_train_steps=steps, test_split='',
-      ema_decay=0.5, **{'model.embedding_features': 8, 'model.lstm_features': (8,), 'model.dense_features': 8})
+      **average, **{'model.embedding_features': 8, 'model.lstm_features': (8,), 'model.dense_features': 8})
   unbroken, resumed = str(tmp_path / 'unbroken'), str(tmp_path / 'resumed')
   summary = train.train_and_evaluate(config(6), unbroken)
   train.train_and_evaluate(config(3), resumed)
@@ -252,11 +274,17 @@ def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(imdb_data
   assert summary['eval/loss'] == pytest.approx(float(loss), rel=1e-4)
 
 
-@pytest.mark.parametrize('decay', [1.0, -0.1])
-def test_an_average_decay_outside_0_to_1_is_one_clear_error_before_any_work(decay, tmp_path):
+@pytest.mark.parametrize('field, value, message', [
+    ('ema_decay', 1.0, r'config.ema_decay=1.0 must be in \[0, 1\): 0 keeps no average.'),
+    ('ema_decay', -0.1, r'config.ema_decay=-0.1 must be in \[0, 1\): 0 keeps no average.'),
+    ('swa_start', 1.0, r'config.swa_start=1.0 must be in \[0, 1\): 0 keeps no average.'),
+    ('ema_decay', 0.9, r'config.ema_decay and config.swa_start each ask for a weight average: set one of them to 0.'),
+])
+def test_a_bad_weight_average_is_one_clear_error_before_any_work(field, value, message, tmp_path):
   config = load_config(IMDB_CONFIG)
-  config.ema_decay = decay
-  with pytest.raises(UserError, match=rf'config.ema_decay={decay} must be in \[0, 1\): 0 keeps no average.'):
+  config.swa_start = 0.5 if 'each ask' in message else 0.0
+  config[field] = value
+  with pytest.raises(UserError, match=message):
     imdb.get_task(config, str(tmp_path))
   assert not os.listdir(tmp_path)
 

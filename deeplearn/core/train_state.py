@@ -13,8 +13,8 @@ from flax.training import train_state
 class TrainState(train_state.TrainState):
   """flax's TrainState plus BatchNorm statistics (an empty dict for models without BatchNorm).
 
-  `ema_params`: an exponential moving average of `params` where the task keeps one (`with_average`), else None,
-  which adds nothing to the state's tree (so checkpoints without an average restore as before).
+  `ema_params`: an average of `params` (exponential or uniform: `update_average`) where the task keeps one
+  (`with_average`), else None, which adds nothing to the state's tree (so checkpoints without an average restore as before).
   """
   batch_stats: Any = flax.struct.field(default_factory=dict)
   ema_params: Any = None
@@ -36,8 +36,8 @@ def with_average(state: TrainState) -> TrainState:
   return state.replace(ema_params=state.params)
 
 
-def average_decay(step: jax.Array, decay: float) -> jax.Array:
-  """The average's decay after `step` updates: `decay`, or less early on, `(1 + step) / (10 + step)`.
+def ema_decay(step: jax.Array, decay: float) -> jax.Array:
+  """An exponential moving average's decay after `step` updates: `decay`, or less early on, `(1 + step) / (10 + step)`.
 
   As TensorFlow's `ExponentialMovingAverage(decay, num_updates=step)`: the first steps' parameters,
   close to the random initialisation, fade from the average quickly.
@@ -45,10 +45,17 @@ def average_decay(step: jax.Array, decay: float) -> jax.Array:
   return jnp.minimum(decay, (1.0 + step) / (10.0 + step))
 
 
-def update_average(state: TrainState, decay: float) -> TrainState:
-  """`state` with its average moved towards its parameters: `ema <- d * ema + (1 - d) * params`."""
-  d = average_decay(state.step, decay)
-  return state.replace(ema_params=optax.incremental_update(state.params, state.ema_params, step_size=1.0 - d))
+def uniform_decay(step: jax.Array, start_step: int) -> jax.Array:
+  """The decay that makes the average the plain mean of the parameters after updates `start_step` to `step`.
+
+  Before `start_step` the average is the parameters (decay 0): stochastic weight averaging's mean of iterates.
+  """
+  return 1.0 - 1.0 / jnp.maximum(step - start_step + 1, 1)
+
+
+def update_average(state: TrainState, decay: jax.Array) -> TrainState:
+  """`state` with its average moved towards its parameters: `ema <- decay * ema + (1 - decay) * params`."""
+  return state.replace(ema_params=optax.incremental_update(state.params, state.ema_params, step_size=1.0 - decay))
 
 
 def averaged(state: TrainState) -> TrainState:

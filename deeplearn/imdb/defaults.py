@@ -39,8 +39,11 @@ def imdb_config() -> ml_collections.ConfigDict:
   config.optimizer = optimizer_config('adam', 1e-3, 'cosine', 100, b1=0.9)
   config.num_epochs = 3
   # > 0: evaluation, the test score and `predict` read an exponential moving average of the parameters
-  # with this decay (less over the first steps: `core.train_state.average_decay`); 0 keeps none.
+  # with this decay (less over the first steps: `core.train_state.ema_decay`); 0 keeps none.
   config.ema_decay = 0.0
+  # > 0: they read the plain mean of the parameters after every step from this fraction of training on
+  # (stochastic weight averaging); 0 keeps none. One of the two averages at most.
+  config.swa_start = 0.0
   config.eval_every_steps = 390
   config.checkpoint_every_steps = 390
   return config

@@ -1,6 +1,7 @@
 """IMDB sentiment: reviews through a subword tokenizer into a bidirectional LSTM that masks its padding."""
 
 import functools
+from collections.abc import Callable
 
 import flax
 import flax.linen as nn
@@ -58,12 +59,33 @@ def trained_tokenizer(workdir: str):
   return subwords
 
 
+AverageDecay = Callable[[jax.Array], jax.Array]
+
+
+def check_average_fields(config: ml_collections.ConfigDict) -> None:
+  """Raises `UserError` unless `ema_decay` and `swa_start` ask for one weight average at most, each in [0, 1)."""
+  for field in ('ema_decay', 'swa_start'):
+    if not 0 <= config[field] < 1:
+      raise UserError(f'config.{field}={config[field]} must be in [0, 1): 0 keeps no average.')
+  if config.ema_decay > 0 and config.swa_start > 0:
+    raise UserError('config.ema_decay and config.swa_start each ask for a weight average: set one of them to 0.')
+
+
+def average_decay(config: ml_collections.ConfigDict, num_steps: int) -> AverageDecay | None:
+  """The weight average's decay as a function of the step (`ema_decay` or `swa_start`), or None for none."""
+  if config.ema_decay > 0:
+    return functools.partial(train_state.ema_decay, decay=config.ema_decay)
+  if config.swa_start > 0:
+    return functools.partial(train_state.uniform_decay, start_step=round(config.swa_start * num_steps))
+  return None
+
+
 def init_state(rng: jax.Array, *, model: nn.Module, tx: optax.GradientTransformation,
-               ema_decay: float = 0.0) -> TrainState:
-  """The model's initial state; with `ema_decay > 0` it keeps an average of its parameters."""
+               keep_average: bool = False) -> TrainState:
+  """The model's initial state, keeping an average of its parameters where asked."""
   params = model.init(rng, jnp.zeros((1, 8), jnp.int32), jnp.ones((1,), jnp.int32))['params']
   state = TrainState.create(apply_fn=model.apply, params=params, tx=tx)
-  return train_state.with_average(state) if ema_decay > 0 else state
+  return train_state.with_average(state) if keep_average else state
 
 
 def _metrics(logits: jax.Array, labels: jax.Array, mask: jax.Array | None = None) -> TextMetrics:
@@ -72,8 +94,8 @@ def _metrics(logits: jax.Array, labels: jax.Array, mask: jax.Array | None = None
 
 
 def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
-               ema_decay: float = 0.0) -> tuple[TrainState, TextMetrics]:
-  """One optimiser step on binary cross-entropy from logits; with `ema_decay > 0`, the average follows."""
+               average_decay: AverageDecay | None = None) -> tuple[TrainState, TextMetrics]:
+  """One optimiser step on binary cross-entropy from logits; the weight average follows, where one is kept."""
   def loss_fn(params):
     logits = state.apply_fn({'params': params}, batch['tokens'], batch['length'], train=True,
                             rngs={'dropout': rng})
@@ -81,8 +103,8 @@ def train_step(state: TrainState, batch: Batch, rng: jax.Array, *,
 
   (_, logits), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   state = state.apply_gradients(grads=grads)
-  if ema_decay > 0:
-    state = train_state.update_average(state, ema_decay)
+  if average_decay is not None:
+    state = train_state.update_average(state, average_decay(state.step))
   return state, _metrics(logits, batch['label'])
 
 
@@ -102,8 +124,7 @@ def load_tokenizer(config: ml_collections.ConfigDict, workdir: str, train_texts:
 
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
-  if not 0 <= config.ema_decay < 1:
-    raise UserError(f'config.ema_decay={config.ema_decay} must be in [0, 1): 0 keeps no average.')
+  check_average_fields(config)
   train = datasets.load_split(config.dataset, config.train_split, **loader_kwargs(config))
   subwords = load_tokenizer(config, workdir, train['text'])
 
@@ -117,12 +138,13 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
       encode(subwords, train['text'], config.max_length), train['label'], config.batch_size,
       tuple(config.bucket_boundaries), config.pad_multiple, config.seed, jax.process_index(), jax.process_count())
   steps = num_train_steps(config, batches.steps_per_epoch)
+  decay = average_decay(config, steps)
   return Task(
       init_state=functools.partial(init_state, model=create_model(config, subwords.get_vocab_size()),
-                                   tx=optimizers.create_optimizer(config.optimizer, steps), ema_decay=config.ema_decay),
-      train_step=functools.partial(train_step, ema_decay=config.ema_decay),
+                                   tx=optimizers.create_optimizer(config.optimizer, steps), keep_average=decay is not None),
+      train_step=functools.partial(train_step, average_decay=decay),
       eval_step=eval_step,
-      prepare_eval=train_state.averaged if config.ema_decay > 0 else None,
+      prepare_eval=train_state.averaged if decay is not None else None,
       train_batches=batches,
       eval_splits={'eval': eval_split(config.eval_split)},
       final_eval_splits=test_splits(config, eval_split),

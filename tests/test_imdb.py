@@ -250,7 +250,7 @@ def test_the_uniform_average_is_the_mean_of_the_parameters_from_its_start_step()
   assert not np.allclose(state.ema_params['Dense_0']['kernel'], state.params['Dense_0']['kernel'])
 
 
-# swa_start 0.05 starts the mean at step 0 of both 3 and 6 steps: the resumed run's first part averages as the unbroken run.
+# swa_start 0.05 starts the mean at step 0 of 3 steps and of 6: the resumed run averages as the unbroken one.
 @pytest.mark.parametrize('average', [{'ema_decay': 0.5}, {'swa_start': 0.05}])
 def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(average, imdb_data_dir, tmp_path):
   config = lambda steps: tiny_config(

@@ -14,7 +14,8 @@ class TrainState(train_state.TrainState):
   """flax's TrainState plus BatchNorm statistics (an empty dict for models without BatchNorm).
 
   `ema_params`: an average of `params` (exponential or uniform: `update_average`) where the task keeps one
-  (`with_average`), else None, which adds nothing to the state's tree (so checkpoints without an average restore as before).
+  (`with_average`), else None, which adds nothing to the state's tree (so checkpoints without an average
+  restore as before).
   """
   batch_stats: Any = flax.struct.field(default_factory=dict)
   ema_params: Any = None
@@ -37,7 +38,7 @@ def with_average(state: TrainState) -> TrainState:
 
 
 def ema_decay(step: jax.Array, decay: float) -> jax.Array:
-  """An exponential moving average's decay after `step` updates: `decay`, or less early on, `(1 + step) / (10 + step)`.
+  """An exponential average's decay after `step` updates: `decay`, or less early on, `(1 + step) / (10 + step)`.
 
   As TensorFlow's `ExponentialMovingAverage(decay, num_updates=step)`: the first steps' parameters,
   close to the random initialisation, fade from the average quickly.

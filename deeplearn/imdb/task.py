@@ -141,7 +141,8 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   decay = average_decay(config, steps)
   return Task(
       init_state=functools.partial(init_state, model=create_model(config, subwords.get_vocab_size()),
-                                   tx=optimizers.create_optimizer(config.optimizer, steps), keep_average=decay is not None),
+                                   tx=optimizers.create_optimizer(config.optimizer, steps),
+                                   keep_average=decay is not None),
       train_step=functools.partial(train_step, average_decay=decay),
       eval_step=eval_step,
       prepare_eval=train_state.averaged if decay is not None else None,

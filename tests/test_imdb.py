@@ -274,16 +274,16 @@ def test_a_run_with_a_weight_average_evaluates_predicts_and_resumes_it(average, 
   assert summary['eval/loss'] == pytest.approx(float(loss), rel=1e-4)
 
 
-@pytest.mark.parametrize('field, value, message', [
-    ('ema_decay', 1.0, r'config.ema_decay=1.0 must be in \[0, 1\): 0 keeps no average.'),
-    ('ema_decay', -0.1, r'config.ema_decay=-0.1 must be in \[0, 1\): 0 keeps no average.'),
-    ('swa_start', 1.0, r'config.swa_start=1.0 must be in \[0, 1\): 0 keeps no average.'),
-    ('ema_decay', 0.9, r'config.ema_decay and config.swa_start each ask for a weight average: set one of them to 0.'),
+@pytest.mark.parametrize('averages, message', [
+    ({'ema_decay': 1.0}, r'config.ema_decay=1.0 must be in \[0, 1\): 0 keeps no average.'),
+    ({'ema_decay': -0.1}, r'config.ema_decay=-0.1 must be in \[0, 1\): 0 keeps no average.'),
+    ({'swa_start': 1.0}, r'config.swa_start=1.0 must be in \[0, 1\): 0 keeps no average.'),
+    ({'ema_decay': 0.9, 'swa_start': 0.5},
+     r'config.ema_decay and config.swa_start each ask for a weight average: set one of them to 0.'),
 ])
-def test_a_bad_weight_average_is_one_clear_error_before_any_work(field, value, message, tmp_path):
+def test_a_bad_weight_average_is_one_clear_error_before_any_work(averages, message, tmp_path):
   config = load_config(IMDB_CONFIG)
-  config.swa_start = 0.5 if 'each ask' in message else 0.0
-  config[field] = value
+  config.update(averages)
   with pytest.raises(UserError, match=message):
     imdb.get_task(config, str(tmp_path))
   assert not os.listdir(tmp_path)

@@ -162,6 +162,20 @@ def test_unmasked_padding_changes_the_logit_as_in_the_notebook():
   assert not np.allclose(unmasked.apply(variables, tokens, lengths), masked.apply(variables, tokens, lengths))
 
 
+def test_token_dropout_drops_whole_tokens_in_training_only():
+  tokens, lengths = np.arange(1, 401).reshape(2, 200) % 50, np.array([200, 200])
+  model = TextClassifier(50, 8, (4,), 4, token_dropout_rate=0.25)
+  variables = model.init(jax.random.key(0), tokens, lengths)
+  embedded = lambda **kwargs: model.apply(variables, tokens, lengths, capture_intermediates=True, **kwargs)[1][
+      'intermediates']['token_dropout']['__call__'][0]
+  table = variables['params']['Embed_0']['embedding']
+  np.testing.assert_array_equal(embedded(), table[tokens])
+  dropped = embedded(train=True, rngs={'dropout': jax.random.key(1)})
+  zero = np.all(dropped == 0, axis=-1)
+  np.testing.assert_allclose(np.asarray(dropped)[~zero], table[tokens][~zero] / 0.75, rtol=1e-6)
+  assert 0.15 < zero.mean() < 0.35  # Of 400 tokens, each dropped with probability 0.25.
+
+
 @pytest.mark.parametrize('as_tarball', [True, False], ids=['tarball', 'folder'])
 def test_offline_build_from_the_acl_imdb_tree(as_tarball, tmp_path):
   write_acl_imdb(str(tmp_path / 'raw'), as_tarball)

@@ -31,6 +31,7 @@ def imdb_config() -> ml_collections.ConfigDict:
       dense_features=64,
       dropout_rate=0.0,
       embedding_dropout_rate=0.0,  # Whole embedding features of a review dropped in training.
+      token_dropout_rate=0.0,  # Whole tokens' embeddings dropped in training (word dropout).
       pooling='final',  # The final states, as the original; 'final_and_max' adds a max over the outputs.
       mask_padding=True,  # False reads the padding as tokens, as the notebook did.
       recompute_steps=True,  # Backward recomputes each LSTM step: faster on CPU at 64 units (models/rnn.BiLSTM).

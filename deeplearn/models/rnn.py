@@ -94,6 +94,7 @@ class TextClassifier(nn.Module):
   dropout_rate: float = 0.0
   pooling: str = 'final'
   embedding_dropout_rate: float = 0.0  # Drops whole embedding features of a review, at every position.
+  token_dropout_rate: float = 0.0  # Drops whole tokens' embeddings (word dropout), each position on its own.
   # False reads the padding as tokens, as the notebook's Keras model did: both LSTMs run over the whole
   # padded row (the backward one starts in the padding) and the pooling sees every position.
   mask_padding: bool = True
@@ -106,6 +107,7 @@ class TextClassifier(nn.Module):
       lengths = jnp.full_like(lengths, tokens.shape[1])
     x = nn.Embed(self.vocab_size, self.embedding_features, dtype=self.dtype)(tokens)
     x = nn.Dropout(self.embedding_dropout_rate, broadcast_dims=(1,), deterministic=not train)(x)
+    x = nn.Dropout(self.token_dropout_rate, broadcast_dims=(2,), deterministic=not train, name='token_dropout')(x)
     for features in self.lstm_features:
       x, final = BiLSTM(features, self.dtype, recompute_steps=self.recompute_steps)(x, lengths)
     if self.pooling == 'final_and_max':

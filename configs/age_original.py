@@ -22,4 +22,5 @@ def get_config():
   config.test_time_flip = False
   config.optimizer = defaults.optimizer_config('rmsprop', 1e-3, eps=1e-7)  # Keras' epsilon (optax's: 1e-8).
   config.num_epochs = 20
+  config.cpu_devices = 2  # On a CPU, one device per core of two: 1.5-2x the steps/s of one (docs/results.md).
   return config

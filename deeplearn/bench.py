@@ -157,6 +157,7 @@ def print_interleaved(rounds: list[tuple[dict, dict]]) -> None:
 def main(argv: list[str]) -> None:
   del argv
   config = CONFIG.value
+  parallel.use_cpu_devices(config.cpu_devices)
   if not _PEERS.value:
     print_ours(config, benchmark(config))
     return

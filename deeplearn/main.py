@@ -10,7 +10,7 @@ import jax
 import tensorflow as tf
 from absl import app, flags, logging
 
-from deeplearn.core import config as config_lib, distributed, storage, train, workdir
+from deeplearn.core import config as config_lib, distributed, parallel, storage, train, workdir
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import CONFIG, WORKDIR
 
@@ -44,6 +44,7 @@ def main(argv: list[str]) -> None:
   try:
     config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed or started.
     workdir.check_continues(CONFIG.value, WORKDIR.value)
+    parallel.use_cpu_devices(CONFIG.value.cpu_devices)
     distributed.initialize()
     with storage.process_log(WORKDIR.value, jax.process_index()):
       logging.info('JAX devices: %s', jax.devices())

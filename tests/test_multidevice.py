@@ -111,3 +111,20 @@ def test_mnist_as_shipped_trains_on_eight_devices_of_two_busy_cores(mnist_for_ba
   # Exactness over a few steps is the test above.
   for a, b in zip(on_one, on_eight):
     assert np.linalg.norm(a - b) <= 0.15 * np.linalg.norm(a)
+
+
+def test_config_cpu_devices_splits_the_cpu_for_a_run(tmp_path):
+  """`--config.cpu_devices=2`: the command trains on two CPU devices (its log lists the devices)."""
+  result = subprocess.run([sys.executable, '-m', 'deeplearn.main', '--config=configs/regression.py',
+                           f'--workdir={tmp_path}', '--config.cpu_devices=2', '--config.num_train_steps=4'],
+                          cwd=ROOT, env=dict(os.environ, XLA_FLAGS=''), capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert 'JAX devices: [CpuDevice(id=0), CpuDevice(id=1)]' in (tmp_path / 'logs' / 'process_0.log').read_text()
+
+
+def test_a_device_count_forced_in_xla_flags_wins_over_cpu_devices():
+  code = 'from deeplearn.core import parallel; parallel.use_cpu_devices(2); import jax; print(jax.device_count())'
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env=dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=3'))
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.split() == ['3']

@@ -172,7 +172,7 @@ def test_a_field_added_since_the_run_continues_it_only_at_the_value_that_behaves
 
 def test_a_longer_run_continues_and_each_start_is_recorded(make_config, tmp_path):
   train.train_and_evaluate(make_config(), str(tmp_path))
-  train.train_and_evaluate(make_config(num_train_steps=9, eval_every_steps=9), str(tmp_path))
+  train.train_and_evaluate(make_config(num_train_steps=9, eval_every_steps=9, cpu_devices=2), str(tmp_path))
   assert checkpoints.saved_steps(str(tmp_path))[-1] == 9
   starts = [json.loads(line) for line in (tmp_path / workdir.STARTS_FILE).read_text().splitlines()]
   assert [(start['step'], start['config']['num_train_steps']) for start in starts] == [(0, 6), (6, 9)]

@@ -38,6 +38,10 @@ def base_config() -> ml_collections.ConfigDict:
   # How convolutions compute: 'auto' (on CPUs per layer, whichever of the three measured fastest for its shape,
   # `models/layers.py`; natively on GPUs and TPUs), 'matmul', 'native' or 'subpixel'.
   config.conv = 'auto'
+  # JAX devices the host CPU is split into when JAX computes on it, the batch split over them as over any
+  # devices; 0: JAX's default (one). Per config, as measured on a 2-core CPU (docs/results.md); accelerators
+  # ignore it.
+  config.cpu_devices = 0
   return config
 
 
@@ -53,8 +57,8 @@ def optimizer_config(name: str, learning_rate: float, schedule: str = 'constant'
 
 
 # Integer fields that may be zero (a switch or an amount that can be none), and those that may be anything.
-_MAY_BE_ZERO = {'data_shards', 'image_size', 'head_features', 'warmup_steps', 'augment_max_shift', 'head_steps',
-                'stage_label_offsets'}
+_MAY_BE_ZERO = {'data_shards', 'cpu_devices', 'image_size', 'head_features', 'warmup_steps', 'augment_max_shift',
+                'head_steps', 'stage_label_offsets'}
 _ANY_INTEGER = {'seed', 'num_train_steps'}
 
 

@@ -1,6 +1,7 @@
 """The device mesh, how arrays are laid out on it (batches split, state replicated) and how far the host runs ahead."""
 
 import collections
+import os
 from typing import Any
 
 import jax
@@ -10,6 +11,18 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from deeplearn.core.errors import UserError
 
 DATA_AXIS = 'data'
+_FORCED_DEVICE_COUNT = '--xla_force_host_platform_device_count'
+
+
+def use_cpu_devices(count: int) -> None:
+  """Splits the host CPU into `count` JAX devices (0: JAX's default), before JAX starts a backend.
+
+  XLA:CPU runs many of a step's operations on one thread per device (the larger matmuls and convolutions use
+  every core), so on several cores a data-parallel step over several CPU devices can be faster; how much, per
+  config, is in docs/results.md. A device count forced in `XLA_FLAGS` wins; accelerators are unaffected.
+  """
+  if count and _FORCED_DEVICE_COUNT not in os.environ.get('XLA_FLAGS', ''):
+    jax.config.update('jax_num_cpu_devices', count)
 
 
 def make_mesh() -> Mesh:

@@ -20,7 +20,7 @@ STARTS_FILE = 'starts.jsonl'  # One line per start of the run: when, and the con
 CHANGEABLE_FIELDS = {'num_epochs', 'num_train_steps', 'log_every_steps', 'eval_every_steps',
                      'checkpoint_every_steps', 'max_checkpoints_to_keep', 'batches_per_transfer', 'eval_batch_size',
                      'data_dir', 'manual_dir', 'fid_classifier_workdir', 'num_fid_samples', 'test_split',
-                     'recompute_steps'}
+                     'recompute_steps', 'cpu_devices'}
 # Fields added to the configs after runs were made, each with the value that does what the code did before
 # it existed: a run whose saved config lacks one continues with that value (and is refused any other).
 ADDED_FIELDS = {'ema_decay': 0.0, 'swa_start': 0.0, 'gan_loss': 'non_saturating', 'real_label': 1.0, 'r1_weight': 0.0,

@@ -17,9 +17,9 @@ _FORCED_DEVICE_COUNT = '--xla_force_host_platform_device_count'
 def use_cpu_devices(count: int) -> None:
   """Splits the host CPU into `count` JAX devices (0: JAX's default), before JAX starts a backend.
 
-  XLA:CPU runs many of a step's operations on one thread per device (the larger matmuls and convolutions use
-  every core), so on several cores a data-parallel step over several CPU devices can be faster; how much, per
-  config, is in docs/results.md. A device count forced in `XLA_FLAGS` wins; accelerators are unaffected.
+  On a machine of few cores a data-parallel step over several CPU devices was faster for some models and
+  slower for others (measured per config in docs/results.md). A device count forced in `XLA_FLAGS` wins;
+  accelerators are unaffected.
   """
   if count and _FORCED_DEVICE_COUNT not in os.environ.get('XLA_FLAGS', ''):
     jax.config.update('jax_num_cpu_devices', count)

@@ -14,7 +14,7 @@ from deeplearn.core import checkpoints, preemption
 from tests.conftest import signalled_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NUM_STEPS = 3000
+NUM_STEPS = 300  # Far more than the few steps a run takes to stop once signalled at step 5.
 
 
 def command(data_dir: str, workdir) -> list[str]:
@@ -33,8 +33,8 @@ def final_params(workdir) -> dict:
 def test_sigterm_saves_the_step_reached_and_a_rerun_ends_where_an_unbroken_run_ends(data_dir, tmp_path):
   status, stderr = signalled_run(command(data_dir, tmp_path / 'stopped'), ROOT, signal.SIGTERM)
   assert status == 0, stderr[-2000:]
-  stopped = re.findall(r'Stopped by SIGTERM at step (\d+) of 3000 with a checkpoint in .*; rerun the same command '
-                       r'to resume\.', stderr)
+  stopped = re.findall(rf'Stopped by SIGTERM at step (\d+) of {NUM_STEPS} with a checkpoint in .*; rerun the same '
+                       r'command to resume\.', stderr)
   assert len(stopped) == 1 and 5 <= int(stopped[0]) < NUM_STEPS
   assert checkpoints.saved_steps(str(tmp_path / 'stopped')) == [int(stopped[0])]
   assert 'Traceback' not in stderr

@@ -21,7 +21,7 @@ from tests.conftest import signalled_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUCKET = 'deeplearn-test'
-NUM_STEPS = 400
+NUM_STEPS = 100  # Far more than the few steps a run takes to stop once signalled at step 5.
 
 
 def _free_port() -> int:
@@ -86,7 +86,8 @@ def test_a_gs_workdir_trains_stops_resumes_and_is_read_back(data_dir, classifier
   assert sampled.returncode == 0, sampled.stderr[-2000:]
   assert Image.open(io.BytesIO(epath.Path(f'{workdir}/grid.png').read_bytes())).size == (2 + 2 * 30, 2 + 2 * 30)
 
-  for name in ('config.json', 'images/samples_00000400.png', 'images/samples.gif', 'images/fid_00000400.png'):
+  for name in ('config.json', f'images/samples_{NUM_STEPS:08d}.png', 'images/samples.gif',
+               f'images/fid_{NUM_STEPS:08d}.png'):
     assert (epath.Path(workdir) / name).is_file(), name
   assert list(epath.Path(workdir).glob('events.out.tfevents.*'))
   starts = [json.loads(line) for line in epath.Path(f'{workdir}/starts.jsonl').read_text().splitlines()]

@@ -12,7 +12,7 @@ from tensorflow_datasets.image_classification import mnist as tfds_mnist
 
 from deeplearn.core import checkpoints
 from deeplearn.data import datasets
-from tests.conftest import write_idx_files
+from tests.conftest import write_idx_files, xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -37,7 +37,7 @@ print(json.dumps({'devices': jax.device_count(), 'summaries': summaries}))
 
 def run_on(devices, *runs):
   """Trains each run in turn in one process with `devices` devices; their summaries and final parameters."""
-  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}',
+  env = dict(os.environ, XLA_FLAGS=xla_flags(f'--xla_force_host_platform_device_count={devices}'),
              PYTHONPATH=ROOT)
   runs = [{k: str(v) if k != 'config' else v for k, v in run.items()} for run in runs]
   result = subprocess.run([sys.executable, '-c', SCRIPT, json.dumps(runs)],
@@ -87,7 +87,7 @@ def start_mnist_as_shipped(devices: int, workdir, data_dir: str) -> subprocess.P
   return subprocess.Popen(
       [sys.executable, '-m', 'deeplearn.main', '--config=configs/mnist.py', f'--workdir={workdir}',
        f'--config.data_dir={data_dir}', '--config.num_train_steps=100'],
-      cwd=ROOT, env=dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}'),
+      cwd=ROOT, env=dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}'),  # A user's flags.
       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -136,7 +136,8 @@ def test_config_cpu_devices_splits_the_cpu_for_a_run(tmp_path):
   """`--config.cpu_devices=2`: the command trains on two CPU devices (its log lists the devices)."""
   result = subprocess.run([sys.executable, '-m', 'deeplearn.main', '--config=configs/regression.py',
                            f'--workdir={tmp_path}', '--config.cpu_devices=2', '--config.num_train_steps=4'],
-                          cwd=ROOT, env=dict(os.environ, XLA_FLAGS=''), capture_output=True, text=True, timeout=300)
+                          cwd=ROOT, env=dict(os.environ, XLA_FLAGS=xla_flags()), capture_output=True, text=True,
+                          timeout=300)
   assert result.returncode == 0, result.stderr[-3000:]
   log = (tmp_path / 'logs' / 'process_0.log').read_text()
   devices_line = next(line for line in log.splitlines() if 'JAX devices: ' in line)
@@ -146,6 +147,6 @@ def test_config_cpu_devices_splits_the_cpu_for_a_run(tmp_path):
 def test_a_device_count_forced_in_xla_flags_wins_over_cpu_devices():
   code = 'from deeplearn.core import parallel; parallel.use_cpu_devices(2); import jax; print(jax.device_count())'
   result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env=dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=3'))
+                          env=dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=3')))
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.split() == ['3']

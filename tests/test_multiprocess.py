@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from deeplearn.core import checkpoints
+from tests.conftest import xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
@@ -36,7 +37,8 @@ def tiny_run_flags(data_dir: str, workdir, num_train_steps: int) -> list[str]:
           '--config.model.dropout_rate=0.25']
 
 
-ENV = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=1', PYTHONPATH=ROOT, PYTHON=sys.executable)
+ENV = dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=1'), PYTHONPATH=ROOT,
+           PYTHON=sys.executable)
 
 
 def start(command: list[str], log_path, **env) -> subprocess.Popen:

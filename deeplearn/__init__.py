@@ -1,11 +1,15 @@
 """deeplearn: four deep-learning projects as one functional JAX/Flax codebase."""
 
+import os
+
+import fsspec
+
 from deeplearn.core import console
 
-console.import_tensorflow_quietly()
+console.quiet_tensorflow_import()
 console.quiet_backend_probe()
 console.quiet_library_info()
-
-from deeplearn.core import storage  # pylint: disable=wrong-import-position  # Imports TensorFlow, quietly now.
-
-storage.configure()
+# Buckets through gcsfs rather than TensorFlow's file system, never caching listings (TensorStore writes too):
+# see `core/storage.py`.
+os.environ.setdefault('EPATH_USE_TF', 'false')
+fsspec.config.conf.setdefault('gcs', {}).setdefault('use_listings_cache', False)

@@ -7,10 +7,9 @@ import os
 import sys
 
 import jax
-import tensorflow as tf
 from absl import app, flags, logging
 
-from deeplearn.core import config as config_lib, distributed, parallel, storage, train, workdir
+from deeplearn.core import config as config_lib, distributed, parallel
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import CONFIG, WORKDIR
 
@@ -40,9 +39,17 @@ def parse_flags(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  try:
+    config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed, started or loaded.
+  except UserError as e:
+    sys.exit(f'error: {e}')
+  # pylint: disable=import-outside-toplevel  # Loaded once the flags are known to be good: TensorFlow takes seconds.
+  import tensorflow as tf
+
+  from deeplearn.core import storage, train, workdir
+  # pylint: enable=import-outside-toplevel
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   try:
-    config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed or started.
     workdir.check_continues(CONFIG.value, WORKDIR.value)
     parallel.use_cpu_devices(CONFIG.value.cpu_devices)
     distributed.initialize()

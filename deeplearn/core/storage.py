@@ -1,6 +1,6 @@
 """A run's files, in a local folder or a `gs://` bucket alike, through `etils.epath`.
 
-epath reaches buckets through gcsfs (`configure`), as orbax's metadata does (orbax's arrays go through TensorStore),
+epath reaches buckets through gcsfs (set up in `deeplearn/__init__.py`), as orbax's metadata does (orbax's arrays go through TensorStore),
 so every file of a run honours a GCS emulator (`STORAGE_EMULATOR_HOST`, `TENSORSTORE_GCS_HTTP_URL`).
 TensorFlow's own file system, which knows no emulator, is left to TFDS's reading of prepared datasets
 and to TensorBoard's event files, which reach a bucket as copies (`SummaryWriter`, `local_event_files`).
@@ -14,18 +14,11 @@ import tempfile
 import threading
 from collections.abc import Iterator
 
-import fsspec
 from absl import logging as absl_logging
 from clu import metric_writers
 from etils import epath
 
 _EVENT_FILES = 'events.out.tfevents.*'
-
-
-def configure() -> None:
-  """Buckets through gcsfs rather than TensorFlow's file system, never caching listings (TensorStore writes too)."""
-  os.environ.setdefault('EPATH_USE_TF', 'false')
-  fsspec.config.conf.setdefault('gcs', {}).setdefault('use_listings_cache', False)
 
 
 def path(name: str | os.PathLike) -> epath.Path:

@@ -43,7 +43,7 @@ def test_train_steps_lower_the_loss_on_a_fixed_batch(model):
 
 def test_batchnorm_statistics_update_in_training_and_evaluation_uses_them():
   state = init(cnn.StrongCNN(widths=(4, 8)), optax.adam(1e-3))
-  new_state, _ = classification.train_step(state, _batch(), jax.random.key(1))
+  new_state, _ = jax.jit(classification.train_step)(state, _batch(), jax.random.key(1))
   changed = jax.tree.map(lambda a, b: bool(jnp.any(a != b)), state.batch_stats, new_state.batch_stats)
   assert all(jax.tree.leaves(changed))
   # On the running statistics an example's prediction does not depend on the rest of its batch (on batch
@@ -51,7 +51,8 @@ def test_batchnorm_statistics_update_in_training_and_evaluation_uses_them():
   batch = _batch()
   alone = {k: v[:8] for k, v in batch.items()} | {'mask': jnp.ones(8, bool)}
   among = batch | {'mask': jnp.arange(32) < 8}
-  scores = lambda state, batch: {k: float(v) for k, v in classification.eval_step(state, batch).compute().items()}
+  eval_step = jax.jit(classification.eval_step)
+  scores = lambda state, batch: {k: float(v) for k, v in eval_step(state, batch).compute().items()}
   for state_ in (state, new_state):
     assert scores(state_, alone) == pytest.approx(scores(state_, among), rel=1e-5)
 

@@ -43,11 +43,11 @@ def main(argv: list[str]) -> None:
     config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed, started or loaded.
   except UserError as e:
     sys.exit(f'error: {e}')
-  # pylint: disable=import-outside-toplevel  # Loaded once the flags are known to be good: TensorFlow takes seconds.
-  import tensorflow as tf
+  # Loaded once the flags are known to be good: TensorFlow takes seconds to import.
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-  from deeplearn.core import storage, train, workdir
-  # pylint: enable=import-outside-toplevel
+  from deeplearn.core import storage, train, workdir  # pylint: disable=import-outside-toplevel
+
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   try:
     workdir.check_continues(CONFIG.value, WORKDIR.value)

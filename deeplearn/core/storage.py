@@ -1,7 +1,8 @@
 """A run's files, in a local folder or a `gs://` bucket alike, through `etils.epath`.
 
-epath reaches buckets through gcsfs (set up in `deeplearn/__init__.py`), as orbax's metadata does (orbax's arrays go through TensorStore),
-so every file of a run honours a GCS emulator (`STORAGE_EMULATOR_HOST`, `TENSORSTORE_GCS_HTTP_URL`).
+epath reaches buckets through gcsfs (set up in `deeplearn/__init__.py`), as orbax's metadata does (orbax's
+arrays go through TensorStore), so every file of a run honours a GCS emulator (`STORAGE_EMULATOR_HOST`,
+`TENSORSTORE_GCS_HTTP_URL`).
 TensorFlow's own file system, which knows no emulator, is left to TFDS's reading of prepared datasets
 and to TensorBoard's event files, which reach a bucket as copies (`SummaryWriter`, `local_event_files`).
 """

@@ -9,7 +9,6 @@ import sys
 
 from absl import app, flags
 
-from deeplearn.core import registry, runs
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import WORKDIR
 
@@ -29,6 +28,9 @@ def read_texts(texts: list[str], file: str | None) -> list[str]:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
+  # Loaded once the flags are known to be good: TensorFlow takes seconds to import.
+  from deeplearn.core import registry, runs  # pylint: disable=import-outside-toplevel
+
   try:
     predictor = registry.predictor_module(runs.load_config(WORKDIR.value).task)
     status = predictor.predict(runs.load(WORKDIR.value), _IMAGES.value, read_texts(_TEXTS.value, _FILE.value))

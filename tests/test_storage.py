@@ -21,7 +21,7 @@ from tests.conftest import signalled_run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUCKET = 'deeplearn-test'
-NUM_STEPS = 100  # Far more than the few steps a run takes to stop once signalled at step 5.
+NUM_STEPS = 200  # Far more than the few steps a run takes to stop once signalled at step 5 (16 ms each).
 
 
 def _free_port() -> int:

@@ -19,7 +19,8 @@ def get_config():
   # the final figures once, at the end (test/*).
   config.eval_split = 'train'
   config.test_split = 'test'
-  config.batch_size = 256
+  config.batch_size = 256  # Real images per step.
+  config.generated_batch_size = 0  # Generated images per step; 0: as many as batch_size.
   config.eval_batch_size = 1000
   config.num_epochs = 100
   config.log_every_steps = 50

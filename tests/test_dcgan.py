@@ -88,6 +88,19 @@ def test_r1_weight_adds_its_share_of_the_penalty_to_the_discriminator_loss_only(
   jax.tree.map(np.testing.assert_array_equal, grads[2.0].generator, grads[0.0].generator)
 
 
+def test_generated_batch_size_sets_how_many_images_the_generator_draws_beside_the_real_ones():
+  state, rng = small_state(), jax.random.key(1)
+  batch = {'image': np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)}
+  grads = jax.jit(functools.partial(dcgan.step_gradients, noise_dim=10, generated_batch_size=3))(state, batch, rng)
+  noise_rng, _, fake_dropout_rng = jax.random.split(rng, 3)
+  gen, disc = state.generator, state.discriminator
+  fake, _ = gen.apply_fn(gen.variables(), jax.random.normal(noise_rng, (3, 10)), train=True, mutable=['batch_stats'])
+  logits = disc.apply_fn({'params': disc.params}, fake, train=True, rngs={'dropout': fake_dropout_rng})
+  expected = optax.sigmoid_binary_cross_entropy(logits, jnp.ones_like(logits)).mean()
+  assert logits.shape == (3,)
+  assert float(grads.generator_loss) == pytest.approx(float(expected), rel=1e-5)
+
+
 def test_unknown_gan_loss_is_one_clear_error(data_dir, tmp_path):
   with pytest.raises(UserError, match=r"gan_loss='wasserstein' is unknown; use one of \['hinge', 'non_saturating'\]"):
     dcgan.get_task(dcgan_config(data_dir, gan_loss='wasserstein'), str(tmp_path))

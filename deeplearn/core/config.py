@@ -58,7 +58,7 @@ def optimizer_config(name: str, learning_rate: float, schedule: str = 'constant'
 
 # Integer fields that may be zero (a switch or an amount that can be none), and those that may be anything.
 _MAY_BE_ZERO = {'data_shards', 'cpu_devices', 'image_size', 'head_features', 'warmup_steps', 'augment_max_shift',
-                'head_steps', 'stage_label_offsets'}
+                'head_steps', 'stage_label_offsets', 'generated_batch_size'}
 _ANY_INTEGER = {'seed', 'num_train_steps'}
 
 

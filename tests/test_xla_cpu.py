@@ -1,5 +1,6 @@
 """On x86 CPUs without AVX-512 XLA:CPU computes convolutions with its own kernels, unless `XLA_FLAGS` choose."""
 
+import importlib.metadata
 import os
 import subprocess
 import sys
@@ -33,14 +34,17 @@ def test_lacks_avx512_reads_the_cpus_flags(tmp_path, flags, lacks_avx512):
   assert not xla_cpu.lacks_avx512(str(tmp_path / 'no_such_file'))
 
 
-@pytest.mark.parametrize('lacks_avx512, flags, expected', [
-    (True, '', xla_cpu.OWN_CONVOLUTIONS),
-    (True, '--xla_cpu_enable_fast_math=false', f'--xla_cpu_enable_fast_math=false {xla_cpu.OWN_CONVOLUTIONS}'),
-    (True, YNNPACK_CONVOLUTIONS, YNNPACK_CONVOLUTIONS),  # The user's choice wins.
-    (False, '', ''),
+@pytest.mark.parametrize('lacks_avx512, jaxlib, flags, expected', [
+    (True, '0.10.2', '', xla_cpu.OWN_CONVOLUTIONS),
+    (True, '0.10.2', '--xla_cpu_enable_fast_math=false',
+     f'--xla_cpu_enable_fast_math=false {xla_cpu.OWN_CONVOLUTIONS}'),
+    (True, '0.10.2', YNNPACK_CONVOLUTIONS, YNNPACK_CONVOLUTIONS),  # The user's choice wins.
+    (False, '0.10.2', '', ''),
+    (True, '0.11.0', '', ''),  # A jaxlib that may not know the option.
 ])
-def test_own_convolutions_are_asked_for_where_avx512_is_missing(monkeypatch, lacks_avx512, flags, expected):
+def test_own_convolutions_are_asked_for_where_avx512_is_missing(monkeypatch, lacks_avx512, jaxlib, flags, expected):
   monkeypatch.setattr(xla_cpu, 'lacks_avx512', lambda: lacks_avx512)
+  monkeypatch.setattr(importlib.metadata, 'version', lambda package: {'jaxlib': jaxlib}[package])
   monkeypatch.setenv('XLA_FLAGS', flags)
   xla_cpu.use_own_convolutions()
   assert os.environ['XLA_FLAGS'] == expected
@@ -56,6 +60,7 @@ def test_a_convolution_compiles_to_the_kernels_asked_for(user_flags):
   if user_flags:
     assert xla_cpu.OWN_CONVOLUTIONS not in flags and by_ynnpack == 'True'
   else:
-    assert (xla_cpu.OWN_CONVOLUTIONS in flags) == xla_cpu.lacks_avx512()
-    if xla_cpu.lacks_avx512():
+    chosen = xla_cpu.lacks_avx512() and xla_cpu.jaxlib_knows_the_option()
+    assert (xla_cpu.OWN_CONVOLUTIONS in flags) == chosen
+    if chosen:
       assert by_ynnpack == 'False'

@@ -1,9 +1,12 @@
 """XLA:CPU's own convolution kernels instead of YNNPACK's on x86 CPUs without AVX-512, where YNNPACK's ran slower."""
 
+import importlib.metadata
 import os
 
 _YNN_FUSION_TYPE = '--xla_cpu_experimental_ynn_fusion_type'
 OWN_CONVOLUTIONS = f'{_YNN_FUSION_TYPE}=-individual_convolution'
+# The jaxlib releases whose XLA knows the option: an option XLA does not know aborts every program.
+KNOWN_TO_JAXLIB = ('0.10.',)
 
 
 def lacks_avx512(cpuinfo: str = '/proc/cpuinfo') -> bool:
@@ -16,6 +19,10 @@ def lacks_avx512(cpuinfo: str = '/proc/cpuinfo') -> bool:
   return ' avx2' in flags and ' avx512f' not in flags
 
 
+def jaxlib_knows_the_option() -> bool:
+  return importlib.metadata.version('jaxlib').startswith(KNOWN_TO_JAXLIB)
+
+
 def use_own_convolutions() -> None:
   """On an x86 CPU without AVX-512, has XLA:CPU compute convolutions with its own kernels (`OWN_CONVOLUTIONS`).
 
@@ -24,7 +31,8 @@ def use_own_convolutions() -> None:
   ResNet's steps ran 25-29% faster without them (docs/results.md). AVX-512 CPUs, where the per-layer rule of
   `models/layers.py` was measured with YNNPACK's kernels, keep jax's default. XLA reads `XLA_FLAGS` at its first
   compilation, so this must run before it (importing `deeplearn` does); flags that already name the option win.
+  The option is experimental: jaxlib releases other than `KNOWN_TO_JAXLIB` keep jax's default.
   """
   flags = os.environ.get('XLA_FLAGS', '')
-  if _YNN_FUSION_TYPE not in flags and lacks_avx512():
+  if _YNN_FUSION_TYPE not in flags and lacks_avx512() and jaxlib_knows_the_option():
     os.environ['XLA_FLAGS'] = f'{flags} {OWN_CONVOLUTIONS}'.strip()

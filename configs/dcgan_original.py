@@ -38,6 +38,7 @@ def get_config():
   config.gan_loss = 'non_saturating'  # Or 'hinge' (deeplearn/dcgan/losses.py).
   config.real_label = 1.0  # The real images' target; < 1 is one-sided label smoothing.
   config.r1_weight = 0.0  # > 0 adds r1_weight / 2 times the R1 gradient penalty to the discriminator's loss.
+  config.mode_seeking_weight = 0.0  # > 0 adds that many times the mode-seeking term to the generator's loss.
   config.ema_decay = 0.0  # > 0 samples from an exponential moving average of the generator's weights.
   # Sampling recomputes the generator's BatchNorm statistics on this many fixed noise vectors at every
   # evaluation (the running averages lag the weights early in training).

@@ -88,6 +88,27 @@ def test_r1_weight_adds_its_share_of_the_penalty_to_the_discriminator_loss_only(
   jax.tree.map(np.testing.assert_array_equal, grads[2.0].generator, grads[0.0].generator)
 
 
+def test_mode_seeking_term_is_noise_distance_over_image_distance_between_the_halves():
+  noise = jnp.array([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [1.0, 4.0]])  # Pairs (0, 2) and (1, 3): |dz| 2 and 3.
+  images = jnp.zeros((4, 2, 2, 1)).at[2].set(0.5).at[3].set(-1.0)  # |dG| 0.5 and 1.0 at every pixel.
+  assert float(losses.mode_seeking(noise, images)) == pytest.approx(1 / (0.75 / 1.25 + 1e-5), rel=1e-6)
+
+
+def test_mode_seeking_weight_adds_its_share_of_the_term_to_the_generator_loss_only():
+  state = small_state()
+  batch = {'image': np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)}
+  step_gradients = jax.jit(functools.partial(dcgan.step_gradients, noise_dim=10),
+                           static_argnames='mode_seeking_weight')
+  grads = {weight: step_gradients(state, batch, jax.random.key(1), mode_seeking_weight=weight)
+           for weight in (0.0, 1.0, 2.0)}
+  added = {weight: float(grads[weight].generator_loss - grads[0.0].generator_loss) for weight in (1.0, 2.0)}
+  assert added[1.0] > 0 and added[2.0] == pytest.approx(2 * added[1.0], rel=1e-4)
+  assert float(grads[2.0].discriminator_loss) == float(grads[0.0].discriminator_loss)
+  jax.tree.map(np.testing.assert_array_equal, grads[2.0].discriminator, grads[0.0].discriminator)
+  assert any(not np.allclose(a, b) for a, b in zip(jax.tree.leaves(grads[1.0].generator),
+                                                     jax.tree.leaves(grads[0.0].generator)))
+
+
 def test_generated_batch_size_sets_how_many_images_the_generator_draws_beside_the_real_ones():
   state, rng = small_state(), jax.random.key(1)
   batch = {'image': np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)}

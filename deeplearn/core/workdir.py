@@ -24,7 +24,7 @@ CHANGEABLE_FIELDS = {'num_epochs', 'num_train_steps', 'log_every_steps', 'eval_e
 # Fields added to the configs after runs were made, each with the value that does what the code did before
 # it existed: a run whose saved config lacks one continues with that value (and is refused any other).
 ADDED_FIELDS = {'ema_decay': 0.0, 'swa_start': 0.0, 'gan_loss': 'non_saturating', 'real_label': 1.0, 'r1_weight': 0.0,
-                'token_dropout_rate': 0.0, 'generated_batch_size': 0}
+                'token_dropout_rate': 0.0, 'generated_batch_size': 0, 'mode_seeking_weight': 0.0}
 
 _MOST_NAMED = 5  # Differing fields named in the error.
 

@@ -1,4 +1,5 @@
-"""The DCGAN's adversarial losses by name (`config.gan_loss`), and the R1 penalty on the discriminator's gradient.
+"""The DCGAN's adversarial losses by name (`config.gan_loss`), the R1 penalty on the discriminator's gradient, and
+the mode-seeking term on the generator's.
 
 A loss maps the discriminator's logits on real images, on generated images (as the discriminator's loss
 sees them) and on generated images as the generator's loss sees them, to (discriminator loss, generator
@@ -37,3 +38,15 @@ def r1_penalty(discriminate: Callable[[jax.Array], jax.Array], real: jax.Array) 
   """Mean over the batch of |d logit / d image|^2 on real images (Mescheder et al., 2018), without the weight/2."""
   gradients = jax.grad(lambda images: discriminate(images).astype(jnp.float32).sum())(real)
   return jnp.mean(jnp.sum(jnp.square(gradients.astype(jnp.float32)), axis=tuple(range(1, real.ndim))))
+
+
+def mode_seeking(noise: jax.Array, images: jax.Array) -> jax.Array:
+  """MSGAN's term (Mao et al., 2019): 1 / (mean |G(z1) - G(z2)| / mean |z1 - z2|) over the batch's two halves paired.
+
+  Lower when nearby noise vectors draw images further apart; added to the generator's loss, it works against
+  drawing the same few images for many noise vectors.
+  """
+  half = noise.shape[0] // 2
+  image_distance = jnp.mean(jnp.abs(images[:half] - images[half:2 * half]).astype(jnp.float32))
+  noise_distance = jnp.mean(jnp.abs(noise[:half] - noise[half:2 * half]))
+  return 1.0 / (image_distance / noise_distance + 1e-5)

@@ -127,12 +127,14 @@ class GANGradients:
 
 def step_gradients(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: int,
                    gan_loss: losses.GANLoss = losses.non_saturating, real_label: float = 1.0,
-                   r1_weight: float = 0.0, generated_batch_size: int = 0) -> GANGradients:
+                   r1_weight: float = 0.0, mode_seeking_weight: float = 0.0,
+                   generated_batch_size: int = 0) -> GANGradients:
   """Both networks' losses (`gan_loss`) and gradients from one forward pass, as the original's two tapes.
 
   Stop-gradients route each loss to its own network: the generator's loss sees the discriminator's
   parameters as constants, the discriminator's loss sees the generated images as constants. `r1_weight`
-  > 0 adds `r1_weight / 2` times the R1 penalty to the discriminator's loss. The generator draws
+  > 0 adds `r1_weight / 2` times the R1 penalty to the discriminator's loss, `mode_seeking_weight` > 0 that many
+  times the mode-seeking term to the generator's. The generator draws
   `generated_batch_size` images (0: as many as the batch has real ones).
   """
   noise_rng, real_dropout_rng, fake_dropout_rng = jax.random.split(rng, 3)
@@ -151,6 +153,8 @@ def step_gradients(state: GANState, batch: Batch, rng: jax.Array, *, noise_dim: 
     if r1_weight > 0:
       discriminator_loss += r1_weight / 2 * losses.r1_penalty(
           lambda images: discriminate(d_params, images, real_dropout_rng), real)
+    if mode_seeking_weight > 0:
+      generator_loss += mode_seeking_weight * losses.mode_seeking(noise, fake)
     accuracy = (jnp.mean(real_logits > 0) + jnp.mean(fake_logits < 0)) / 2
     return generator_loss + discriminator_loss, (generator_loss, discriminator_loss, accuracy, updates)
 
@@ -266,7 +270,8 @@ def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
           noise_dim=config.noise_dim, image_shape=batches(0)['image'].shape[1:]),
       train_step=functools.partial(train_step, noise_dim=config.noise_dim, ema_decay=config.ema_decay,
                                    gan_loss=losses.GAN_LOSSES[config.gan_loss], real_label=config.real_label,
-                                   r1_weight=config.r1_weight, generated_batch_size=config.generated_batch_size),
+                                   r1_weight=config.r1_weight, mode_seeking_weight=config.mode_seeking_weight,
+                                   generated_batch_size=config.generated_batch_size),
       eval_step=eval_step_fn,
       train_batches=batches,
       eval_splits=eval_splits,

@@ -23,10 +23,14 @@ _SCALE = flags.DEFINE_integer('scale', 4, 'Each digit drawn this many times larg
 def draw(run_dir: str, num: int, seed: int, scale: int) -> tuple[np.ndarray, int]:
   """A grid of `num` digits drawn as evaluation draws them (each `scale` times larger), and the checkpoint's step."""
   run = runs.load(run_dir, task='dcgan')
-  variables = {'params': run.variables['params'], 'batch_stats': dcgan.sampling_statistics(
-      run.model, run.variables['params'], run.variables['batch_stats'], dcgan.statistics_noise(run.config))}
+
+  @jax.jit  # One compilation, not one per operation.
+  def generate(variables, statistics_noise, noise):
+    batch_stats = dcgan.sampling_statistics(run.model, variables['params'], variables['batch_stats'], statistics_noise)
+    return dcgan.to_unit(run.model.apply({'params': variables['params'], 'batch_stats': batch_stats}, noise,
+                                         train=False))
   noise = jax.random.normal(jax.random.key(seed), (num, run.config.noise_dim))
-  digits = np.asarray(dcgan.to_unit(run.model.apply(variables, noise, train=False)))
+  digits = np.asarray(generate(run.variables, dcgan.statistics_noise(run.config), noise))
   return images.grid(digits.repeat(scale, axis=1).repeat(scale, axis=2)), run.step
 
 

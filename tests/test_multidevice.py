@@ -84,7 +84,7 @@ def mnist_for_batch_128(tmp_path):
 
 def start_mnist_as_shipped(devices: int, workdir, data_dir: str, cpus: set[int] | None = None) -> subprocess.Popen:
   """`configs/mnist.py` for 100 steps, started as a user would on `devices` (virtual CPU) devices; on `cpus` only,
-  when given (set before it has started any thread, so every thread it starts keeps to them)."""
+  when given (set as soon as it has started, seconds before its imports start a thread: each thread inherits it)."""
   run = subprocess.Popen(
       [sys.executable, '-m', 'deeplearn.main', '--config=configs/mnist.py', f'--workdir={workdir}',
        f'--config.data_dir={data_dir}', '--config.num_train_steps=100'],

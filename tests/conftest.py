@@ -7,6 +7,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+from typing import Any
 
 import jax
 import numpy as np
@@ -95,6 +96,7 @@ def data_dir(tmp_path_factory, raw_dirs):
 
 
 load_config = defaults.from_file
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_config(config, data_dir: str = "", **overrides):
@@ -114,6 +116,19 @@ def tiny_config(config, data_dir: str = "", **overrides):
     config.model.widths = (4, 8)
   config.update_from_flattened_dict(overrides)
   return config
+
+
+def override_flags(overrides: dict[str, Any]) -> list[str]:
+  """`overrides` of config fields as a user types them: `--config.FIELD=VALUE`."""
+  return [f'--config.{k}={v}' for k, v in overrides.items()]
+
+
+def train_as_the_command_would(config_file: str, overrides: dict[str, Any], workdir) -> dict[str, float]:
+  """The run `deeplearn.main --config=config_file` with `override_flags(overrides)` trains, in this process (on its
+  devices, not `config.cpu_devices`); its summary."""
+  config = load_config(os.path.join(ROOT, config_file))
+  config.update_from_flattened_dict(overrides)
+  return train.train_and_evaluate(config, str(workdir))
 
 
 def signalled_run(args: list[str], cwd: str, *signums: int, env: dict[str, str] | None = None) -> tuple[int, str]:

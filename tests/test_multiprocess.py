@@ -1,6 +1,7 @@
 """Two processes on one machine (JAX's distributed runtime, gloo over loopback) train as one process does.
 
-The two-process runs go through `launch/local_processes.sh`, as a user starts them.
+The two-process runs go through `launch/local_processes.sh`, as a user starts them; the one-process runs they are
+compared with train in the test's own process.
 """
 
 import os
@@ -10,16 +11,18 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import jax
 import numpy as np
 import pytest
 
 from deeplearn.core import checkpoints
-from tests.conftest import xla_flags
+from tests.conftest import override_flags, train_as_the_command_would, xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TIMEOUT_S = 240
+CONFIG_FILE = 'configs/mnist_original.py'
 
 
 def free_port() -> int:
@@ -28,13 +31,22 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
-def tiny_run_flags(data_dir: str, workdir, num_train_steps: int) -> list[str]:
+def tiny_run_overrides(data_dir: str, num_train_steps: int) -> dict[str, Any]:
   """The MNIST original config on the fixtures, read as 2 data shards whatever the number of processes."""
-  return ['--config=configs/mnist_original.py', f'--workdir={workdir}',
-          f'--config.data_dir={data_dir}', '--config.data_shards=2', '--config.batch_size=16',
-          '--config.eval_batch_size=8', f'--config.num_train_steps={num_train_steps}', '--config.log_every_steps=2',
-          '--config.eval_every_steps=3', '--config.checkpoint_every_steps=3', '--config.batches_per_transfer=2',
-          '--config.model.dropout_rate=0.25']
+  return {'data_dir': data_dir, 'data_shards': 2, 'batch_size': 16, 'eval_batch_size': 8,
+          'num_train_steps': num_train_steps, 'log_every_steps': 2, 'eval_every_steps': 3, 'checkpoint_every_steps': 3,
+          'batches_per_transfer': 2, 'model.dropout_rate': 0.25}
+
+
+def tiny_run_flags(data_dir: str, workdir, num_train_steps: int) -> list[str]:
+  """`tiny_run_overrides` as a user types them."""
+  return [f'--config={CONFIG_FILE}', f'--workdir={workdir}',
+          *override_flags(tiny_run_overrides(data_dir, num_train_steps))]
+
+
+def train_in_this_process(data_dir: str, workdir, num_train_steps: int) -> None:
+  """The run `tiny_run_flags` starts, in this (one-device) process."""
+  train_as_the_command_would(CONFIG_FILE, tiny_run_overrides(data_dir, num_train_steps), workdir)
 
 
 ENV = dict(os.environ, XLA_FLAGS=xla_flags('--xla_force_host_platform_device_count=1'), PYTHONPATH=ROOT,
@@ -67,13 +79,11 @@ def finish(processes: list[subprocess.Popen], deadline: float) -> list[int]:
         p.wait()
 
 
-def run(flags: list[str], log_dir, processes: int = 1) -> None:
-  """A run of `processes` processes (through launch/local_processes.sh when more than one), to its end."""
-  command = ([sys.executable, '-m', 'deeplearn.main', *flags] if processes == 1
-             else ['launch/local_processes.sh', str(processes), *flags])
+def run_two_processes(flags: list[str], log_dir) -> None:
+  """A run of two processes through launch/local_processes.sh, to its end."""
   os.makedirs(log_dir)
-  (status,) = finish([start(command, log_dir / 'process_0.log', LOG_DIR=str(log_dir))],
-                     time.monotonic() + TIMEOUT_S)
+  (status,) = finish([start(['launch/local_processes.sh', '2', *flags], log_dir / 'process_0.log',
+                            LOG_DIR=str(log_dir))], time.monotonic() + TIMEOUT_S)
   assert status == 0, '\n'.join(open(log_dir / f).read()[-3000:] for f in sorted(os.listdir(log_dir)))
 
 
@@ -88,14 +98,15 @@ def assert_close(a: list[np.ndarray], b: list[np.ndarray]) -> None:
 
 
 def test_two_processes_train_as_one_and_their_checkpoint_resumes_in_one(data_dir, tmp_path):
-  run(tiny_run_flags(data_dir, tmp_path / 'two', 6), tmp_path / 'two_logs', processes=2)
-  run(tiny_run_flags(data_dir, tmp_path / 'one', 6), tmp_path / 'one_logs')
+  run_two_processes(tiny_run_flags(data_dir, tmp_path / 'two', 6), tmp_path / 'two_logs')
+  assert jax.process_count() == 1 and jax.device_count() == 1
+  train_in_this_process(data_dir, tmp_path / 'one', 6)
   assert_close(final_params(tmp_path / 'two'), final_params(tmp_path / 'one'))
   assert 'Process 1 of 2' in open(tmp_path / 'two_logs' / 'process_1.log').read()
   assert len([f for f in os.listdir(tmp_path / 'two') if f.startswith('events.out')]) == 1  # Process 0's.
   # The two-process checkpoint at step 6, continued by one process, ends where the one-process run ends.
   for name in ('two', 'one'):
-    run(tiny_run_flags(data_dir, tmp_path / name, 9), tmp_path / f'{name}_resumed_logs')
+    train_in_this_process(data_dir, tmp_path / name, 9)
   assert_close(final_params(tmp_path / 'two'), final_params(tmp_path / 'one'))
 
 

@@ -9,7 +9,7 @@ import sys
 import jax
 from absl import app, flags, logging
 
-from deeplearn.core import config as config_lib, distributed, parallel
+from deeplearn.core import config as config_lib, distributed, parallel, storage, workdir
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import CONFIG, WORKDIR
 
@@ -39,18 +39,18 @@ def parse_flags(argv: list[str]) -> list[str]:
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  try:
-    config_lib.validate(CONFIG.value)  # Bad input fails here, before anything is printed, started or loaded.
+  try:  # Bad input fails here, before anything is printed, started or loaded.
+    config_lib.validate(CONFIG.value)
+    workdir.check_continues(CONFIG.value, WORKDIR.value)
   except UserError as e:
     sys.exit(f'error: {e}')
   # Loaded once the flags are known to be good: TensorFlow takes seconds to import.
   import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-  from deeplearn.core import storage, train, workdir  # pylint: disable=import-outside-toplevel
+  from deeplearn.core import train  # pylint: disable=import-outside-toplevel
 
   tf.config.set_visible_devices([], 'GPU')  # TF only reads data; keep accelerators for JAX.
   try:
-    workdir.check_continues(CONFIG.value, WORKDIR.value)
     parallel.use_cpu_devices(CONFIG.value.cpu_devices)
     distributed.initialize()
     with storage.process_log(WORKDIR.value, jax.process_index()):

@@ -84,7 +84,7 @@ def train(arrays_dir: str, main_argv: list[str]) -> None:
   """`python -m deeplearn.main` with `main_argv`, every split read from `arrays_dir`."""
   synthetic_bench.install_stubs()
   # pylint: disable=import-outside-toplevel
-  from deeplearn.core import storage
+  from deeplearn.core import writers
   from deeplearn.data import datasets
 
   def load_split(name: str, split, **unused) -> dict[str, np.ndarray]:
@@ -101,7 +101,7 @@ def train(arrays_dir: str, main_argv: list[str]) -> None:
     return [split]
 
   datasets.load_split = load_split
-  storage.summary_writer = event_writer
+  writers.summary_writer = event_writer
   sys.modules['tensorflow_datasets'].even_splits = whole_split
   sys.argv = ['deeplearn.main', *main_argv]
   runpy.run_module('deeplearn.main', run_name='__main__', alter_sys=True)

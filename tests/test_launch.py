@@ -15,7 +15,7 @@ import pytest
 
 from deeplearn.core import checkpoints, history, runs
 from deeplearn.data import datasets
-from tests.conftest import NUM_TEST, NUM_TRAIN
+from tests.conftest import NUM_TEST, NUM_TRAIN, override_flags, train_as_the_command_would
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -169,16 +169,14 @@ def test_offline_arrays_train_as_the_tfds_run_does_where_tensorflow_cannot_be_im
   spec.loader.exec_module(offline_arrays)
   offline_arrays.export('mnist', ['train[:90%]', 'train[90%:]', 'test'], data_dir, '', str(tmp_path / 'arrays'))
   (tmp_path / 'sitecustomize.py').write_text(NO_TENSORFLOW)
-  flags = ['--config=configs/mnist_original.py', f'--config.data_dir={data_dir}', '--config.batch_size=8',
-           '--config.num_train_steps=4', '--config.eval_every_steps=2', '--config.eval_batch_size=8']
+  overrides = {'data_dir': data_dir, 'batch_size': 8, 'num_train_steps': 4, 'eval_every_steps': 2,
+               'eval_batch_size': 8}
   env = dict(os.environ, PYTHONPATH=f'{tmp_path}{os.pathsep}{ROOT}')
   offline = subprocess.run([sys.executable, 'launch/offline_arrays.py', 'train', str(tmp_path / 'arrays'),
-                            f'--workdir={tmp_path / "offline"}', *flags], cwd=ROOT, env=env, capture_output=True,
-                           text=True, timeout=300)
+                            f'--workdir={tmp_path / "offline"}', '--config=configs/mnist_original.py',
+                            *override_flags(overrides)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
   assert offline.returncode == 0, offline.stderr[-3000:]
-  tfds_run = subprocess.run([sys.executable, '-m', 'deeplearn.main', f'--workdir={tmp_path / "tfds"}', *flags],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
-  assert tfds_run.returncode == 0, tfds_run.stderr[-3000:]
+  train_as_the_command_would('configs/mnist_original.py', overrides, tmp_path / 'tfds')  # Reading TFDS, here.
   offline_run, reference = runs.load(str(tmp_path / 'offline')), runs.load(str(tmp_path / 'tfds'))
   assert offline_run.step == reference.step == 4
   jax.tree.map(np.testing.assert_array_equal, offline_run.variables, reference.variables)

@@ -4,22 +4,21 @@ epath reaches buckets through gcsfs (set up in `deeplearn/__init__.py`), as orba
 arrays go through TensorStore), so every file of a run honours a GCS emulator (`STORAGE_EMULATOR_HOST`,
 `TENSORSTORE_GCS_HTTP_URL`).
 TensorFlow's own file system, which knows no emulator, is left to TFDS's reading of prepared datasets
-and to TensorBoard's event files, which reach a bucket as copies (`SummaryWriter`, `local_event_files`).
+and to TensorBoard's event files, which reach a bucket as copies (`writers.SummaryWriter`, `local_event_files`).
+Nothing here imports TensorFlow: a command that only reads a run's files starts in a second.
 """
 
 import contextlib
 import logging as std_logging
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Iterator
 
 from absl import logging as absl_logging
-from clu import metric_writers
 from etils import epath
 
-_EVENT_FILES = 'events.out.tfevents.*'
+EVENT_FILES = 'events.out.tfevents.*'  # TensorBoard's event files in a logdir.
 
 
 def path(name: str | os.PathLike) -> epath.Path:
@@ -31,38 +30,6 @@ def is_remote(name: str | os.PathLike) -> bool:
   return '://' in os.fspath(name)
 
 
-class SummaryWriter(metric_writers.SummaryWriter):
-  """clu's TensorBoard writer into a local folder whose event files are copied to `logdir` at each flush.
-
-  TensorFlow writes a bucket's files the same way (a local file uploaded whole at each flush), but
-  through its own file system; this way the upload goes through epath like every other file.
-  """
-
-  def __init__(self, logdir: str):
-    self._staging = tempfile.mkdtemp(prefix='deeplearn-events-')
-    self._logdir = path(logdir)
-    super().__init__(self._staging)
-
-  def _copy_event_files(self) -> None:
-    self._logdir.mkdir(parents=True, exist_ok=True)
-    for file in epath.Path(self._staging).glob(_EVENT_FILES):
-      file.copy(self._logdir / file.name, overwrite=True)
-
-  def flush(self) -> None:
-    super().flush()
-    self._copy_event_files()
-
-  def close(self) -> None:
-    super().close()
-    self._copy_event_files()
-    shutil.rmtree(self._staging, ignore_errors=True)
-
-
-def summary_writer(logdir: str) -> metric_writers.MetricWriter:
-  """TensorBoard's writer for `logdir`: TensorFlow's own for a local folder, else one that copies."""
-  return SummaryWriter(logdir) if is_remote(logdir) else metric_writers.SummaryWriter(logdir)
-
-
 @contextlib.contextmanager
 def local_event_files(logdir: str) -> Iterator[str]:
   """A local folder holding `logdir`'s TensorBoard event files: `logdir` itself, or a copy of a bucket's."""
@@ -70,7 +37,7 @@ def local_event_files(logdir: str) -> Iterator[str]:
     yield logdir
     return
   with tempfile.TemporaryDirectory(prefix='deeplearn-events-') as local:
-    for file in path(logdir).glob(_EVENT_FILES):
+    for file in path(logdir).glob(EVENT_FILES):
       file.copy(epath.Path(local) / file.name)
     yield local
 

@@ -16,7 +16,7 @@ from jax.sharding import Mesh
 
 from deeplearn.core import (
     checkpoints, config as config_lib, history, images, input_pipeline, parallel, preemption, registry, storage,
-    workdir as workdir_lib
+    workdir as workdir_lib, writers
 )
 from deeplearn.core.errors import NonFiniteLossError
 from deeplearn.core.input_pipeline import Batch
@@ -140,7 +140,7 @@ def create_writer(config: ml_collections.ConfigDict, workdir: str) -> metric_wri
   """Metrics to the console and (process 0) to TensorBoard; the config goes to TensorBoard's hparams only."""
   if jax.process_index() > 0:
     return metric_writers.LoggingWriter()
-  tensorboard = storage.summary_writer(workdir)
+  tensorboard = writers.summary_writer(workdir)
   tensorboard.write_hparams(config.to_dict())
   return metric_writers.AsyncMultiWriter([metric_writers.LoggingWriter(), tensorboard])
 

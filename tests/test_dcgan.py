@@ -3,6 +3,8 @@
 import functools
 import glob
 import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -19,7 +21,8 @@ from deeplearn.dcgan import losses, metrics as generative_metrics, sample, task 
 from deeplearn.models.dcgan import Discriminator, Generator
 from tests.conftest import NUM_TRAIN, killed_after_checkpoint, load_config, tiny_config
 
-DCGAN_CONFIG = os.path.join(os.path.dirname(__file__), '..', 'configs', 'dcgan.py')
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DCGAN_CONFIG = os.path.join(ROOT, 'configs', 'dcgan.py')
 
 
 def small_state(rng=jax.random.key(0)):
@@ -243,3 +246,16 @@ def test_missing_classifier_checkpoint_is_a_clear_error_before_training(data_dir
     train.train_and_evaluate(dcgan_config(data_dir, fid_classifier_workdir=str(tmp_path / 'empty')),
                              str(tmp_path / 'run'))
   assert not os.path.exists(tmp_path / 'run' / 'checkpoints')
+
+
+def test_sampling_rebuilds_the_generator_without_importing_tensorflow():
+  """`deeplearn.dcgan.sample` loads what `draw` uses (the task module, the run loader) but not TensorFlow or TFDS,
+  which take seconds to import."""
+  code = ('import sys\n'
+          'from deeplearn.core import registry, runs\n'
+          'from deeplearn.dcgan import sample\n'
+          'registry.task_module("dcgan")\n'
+          'print(sorted(m for m in ("tensorflow", "tensorflow_datasets") if m in sys.modules))\n')
+  result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert result.returncode == 0, result.stderr[-2000:]
+  assert result.stdout.split() == ['[]']

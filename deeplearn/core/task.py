@@ -7,7 +7,6 @@ from typing import Any, Protocol
 import jax
 import ml_collections
 import numpy as np
-import tensorflow_datasets as tfds
 from clu import metrics
 
 from deeplearn.core import input_pipeline
@@ -84,6 +83,9 @@ def shuffled_batches(config: ml_collections.ConfigDict, load: Callable[[Any], Ba
 
   `load` reads one TFDS split (a string or a `tfds.even_splits` part) as arrays.
   """
+  # TFDS (and TensorFlow) take seconds to import: loaded when data is read, not when a model is rebuilt.
+  import tensorflow_datasets as tfds  # pylint: disable=import-outside-toplevel
+
   num_shards, shard_ids = data_shards(config)
   parts = tfds.even_splits(config.train_split, num_shards, drop_remainder=True)
   return ShuffledBatches([load(parts[i]) for i in shard_ids], config.batch_size, config.seed, shard_ids, num_shards)

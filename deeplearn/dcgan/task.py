@@ -28,7 +28,7 @@ from deeplearn.core.task import (
     EvalSplit, Task, eval_split, loader_kwargs, num_train_steps, shuffled_batches, test_splits
 )
 from deeplearn.core.train_state import TrainState
-from deeplearn.data import augment, datasets
+from deeplearn.data import augment
 from deeplearn.dcgan import losses, metrics as generative_metrics
 
 # Streams of the run's key (`jax.random.key(config.seed)`) for the fixed noise batches.
@@ -240,6 +240,9 @@ def _generate_unit(generator: TrainState, noise: jax.Array) -> jax.Array:
 
 def get_task(config: ml_collections.ConfigDict, workdir: str) -> Task:
   del workdir  # Nothing is learned from the data before training.
+  # Loaded here, not with the module: `deeplearn.dcgan.sample` rebuilds the generator without TensorFlow's import.
+  from deeplearn.data import datasets  # pylint: disable=import-outside-toplevel
+
   if config.gan_loss not in losses.GAN_LOSSES:
     raise UserError(f'config.gan_loss={config.gan_loss!r} is unknown; use one of {sorted(losses.GAN_LOSSES)}.')
   # A bad classifier path fails before any data is read.

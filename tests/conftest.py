@@ -18,6 +18,7 @@ from deeplearn.classification import defaults as classification_defaults
 from deeplearn.core import checkpoints, config as defaults, train
 from deeplearn.data import datasets
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_TRAIN, NUM_TEST = 64, 20
 IDX_FILES = {
     'train': ('train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'),
@@ -96,7 +97,6 @@ def data_dir(tmp_path_factory, raw_dirs):
 
 
 load_config = defaults.from_file
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def tiny_config(config, data_dir: str = "", **overrides):

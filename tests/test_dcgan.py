@@ -252,9 +252,9 @@ def test_sampling_rebuilds_the_generator_without_importing_tensorflow():
   """`deeplearn.dcgan.sample` loads what `draw` uses (the task module, the run loader) but not TensorFlow or TFDS,
   which take seconds to import."""
   code = ('import sys\n'
-          'from deeplearn.core import registry, runs\n'
+          'from deeplearn.core import registry\n'
           'from deeplearn.dcgan import sample\n'
-          'registry.task_module("dcgan")\n'
+          'registry.task_module("dcgan")  # As `runs.load` asks for it.\n'
           'print(sorted(m for m in ("tensorflow", "tensorflow_datasets") if m in sys.modules))\n')
   result = subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=120)
   assert result.returncode == 0, result.stderr[-2000:]

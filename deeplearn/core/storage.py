@@ -5,7 +5,7 @@ arrays go through TensorStore), so every file of a run honours a GCS emulator (`
 `TENSORSTORE_GCS_HTTP_URL`).
 TensorFlow's own file system, which knows no emulator, is left to TFDS's reading of prepared datasets
 and to TensorBoard's event files, which reach a bucket as copies (`writers.SummaryWriter`, `local_event_files`).
-Nothing here imports TensorFlow: a command that only reads a run's files starts in a second.
+Nothing here imports TensorFlow (seconds of start-up), so a command that only reads a run's files need not load it.
 """
 
 import contextlib

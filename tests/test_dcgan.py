@@ -65,6 +65,7 @@ def test_gan_losses_are_exact_on_hand_made_logits():
   assert float(g_loss) == pytest.approx(1.25)
   softplus = lambda x: np.log1p(np.exp(x))
   d_loss, g_loss = losses.non_saturating(real, fake, fake, real_label=0.9)
+  real, fake = np.asarray(real), np.asarray(fake)  # The expected values in NumPy, as pytest.approx reads them.
   # BCE(logit, target) = softplus(logit) - target * logit.
   assert float(d_loss) == pytest.approx(np.mean(softplus(real) - 0.9 * real) + np.mean(softplus(fake)), rel=1e-6)
   assert float(g_loss) == pytest.approx(np.mean(softplus(fake) - fake), rel=1e-6)

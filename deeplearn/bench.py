@@ -20,7 +20,7 @@ from collections.abc import Callable
 import jax
 from absl import app, flags
 
-from deeplearn.core import parallel, registry, train
+from deeplearn.core import parallel, registry, train, xla_cpu
 from deeplearn.core.flags import CONFIG
 
 _WINDOWS = flags.DEFINE_integer('windows', 5, 'Timed windows; the median is reported.')
@@ -158,6 +158,7 @@ def main(argv: list[str]) -> None:
   del argv
   config = CONFIG.value
   parallel.use_cpu_devices(config.cpu_devices)
+  xla_cpu.use_convolutions(config.cpu_convolutions)
   if not _PEERS.value:
     print_ours(config, benchmark(config))
     return

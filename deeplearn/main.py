@@ -9,7 +9,7 @@ import sys
 import jax
 from absl import app, flags, logging
 
-from deeplearn.core import config as config_lib, distributed, parallel, storage, workdir
+from deeplearn.core import config as config_lib, distributed, parallel, storage, workdir, xla_cpu
 from deeplearn.core.errors import UserError
 from deeplearn.core.flags import CONFIG, WORKDIR
 
@@ -42,6 +42,7 @@ def main(argv: list[str]) -> None:
   try:  # Bad input fails here, before anything is printed, started or loaded.
     config_lib.validate(CONFIG.value)
     workdir.check_continues(CONFIG.value, WORKDIR.value)
+    xla_cpu.use_convolutions(CONFIG.value.cpu_convolutions)  # Before JAX starts its backend.
   except UserError as e:
     sys.exit(f'error: {e}')
   # Loaded once the flags are known to be good: TensorFlow takes seconds to import.

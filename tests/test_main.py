@@ -29,6 +29,8 @@ def run_main(*args, config='configs/mnist.py', timeout=120):
                                      'set --config.model.widths to a value >= 1.'),
     ('--config.eval_every_steps=-5', 'config.eval_every_steps=-5, but it must be positive; '
                                      'set --config.eval_every_steps to a value >= 1.'),
+    ('--config.cpu_convolutions=eigen', "config.cpu_convolutions='eigen' is not one of ('auto', 'xla', 'ynnpack'); "
+                                        'set --config.cpu_convolutions to one of them.'),
 ])
 def test_bad_override_is_one_clear_error_before_any_work(override, message, tmp_path):
   result = run_main(f'--workdir={tmp_path}', override)

@@ -1,4 +1,4 @@
-"""On x86 CPUs without AVX-512 XLA:CPU computes convolutions with its own kernels, unless `XLA_FLAGS` choose."""
+"""XLA:CPU computes convolutions with the kernels `config.cpu_convolutions` chooses, unless `XLA_FLAGS` choose."""
 
 import importlib.metadata
 import os
@@ -8,12 +8,17 @@ import sys
 import pytest
 
 from deeplearn.core import xla_cpu
+from deeplearn.core.errors import UserError
 from tests.conftest import xla_flags
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 YNNPACK_CONVOLUTIONS = '--xla_cpu_experimental_ynn_fusion_type=+individual_convolution'
 COMPILE_A_CONVOLUTION = '''
-import os, deeplearn, jax, jax.numpy as jnp
+import os, sys, deeplearn, jax, jax.numpy as jnp
+from deeplearn.core import xla_cpu
+from deeplearn.core.errors import UserError
+if len(sys.argv) > 1:
+  xla_cpu.use_convolutions(sys.argv[1])
 x, kernel = jnp.ones((64, 16, 16, 32)), jnp.ones((5, 5, 32, 64))
 conv = lambda x, kernel: jax.lax.conv_general_dilated(x, kernel, (1, 1), 'SAME',
                                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
@@ -42,12 +47,31 @@ def test_lacks_avx512_reads_the_cpus_flags(tmp_path, flags, lacks_avx512):
     (False, '0.10.2', '', ''),
     (True, '0.11.0', '', ''),  # A jaxlib that may not know the option.
 ])
-def test_own_convolutions_are_asked_for_where_avx512_is_missing(monkeypatch, lacks_avx512, jaxlib, flags, expected):
+def test_auto_asks_for_own_convolutions_where_avx512_is_missing(monkeypatch, lacks_avx512, jaxlib, flags, expected):
   monkeypatch.setattr(xla_cpu, 'lacks_avx512', lambda: lacks_avx512)
   monkeypatch.setattr(importlib.metadata, 'version', lambda package: {'jaxlib': jaxlib}[package])
+  monkeypatch.setattr(xla_cpu, '_USER_CHOSE', xla_cpu._YNN_FUSION_TYPE in flags)  # As the process started.
   monkeypatch.setenv('XLA_FLAGS', flags)
-  xla_cpu.use_own_convolutions()
+  xla_cpu.use_convolutions('auto')
   assert os.environ['XLA_FLAGS'] == expected
+
+
+@pytest.mark.parametrize('lacks_avx512', [True, False])
+def test_a_configs_choice_replaces_autos_on_any_cpu(monkeypatch, lacks_avx512):
+  monkeypatch.setattr(xla_cpu, 'lacks_avx512', lambda: lacks_avx512)
+  monkeypatch.setattr(importlib.metadata, 'version', lambda package: {'jaxlib': '0.10.2'}[package])
+  monkeypatch.setattr(xla_cpu, '_USER_CHOSE', False)
+  monkeypatch.setenv('XLA_FLAGS', '--xla_cpu_enable_fast_math=false')
+  xla_cpu.use_convolutions('auto')  # As importing deeplearn does.
+  xla_cpu.use_convolutions('xla')
+  assert os.environ['XLA_FLAGS'] == f'--xla_cpu_enable_fast_math=false {xla_cpu.OWN_CONVOLUTIONS}'
+  xla_cpu.use_convolutions('ynnpack')
+  assert os.environ['XLA_FLAGS'] == '--xla_cpu_enable_fast_math=false'
+
+
+def test_an_unknown_choice_is_one_clear_error():
+  with pytest.raises(UserError, match=r"config.cpu_convolutions='eigen' is not one of \('auto', 'xla', 'ynnpack'\)"):
+    xla_cpu.use_convolutions('eigen')
 
 
 def test_importing_deeplearn_is_enough_for_a_convolution_to_compile_to_the_kernels_chosen():
@@ -59,3 +83,14 @@ def test_importing_deeplearn_is_enough_for_a_convolution_to_compile_to_the_kerne
   assert (xla_cpu.OWN_CONVOLUTIONS in flags) == chosen
   if chosen:
     assert by_ynnpack == 'False'
+
+
+@pytest.mark.skipif(not xla_cpu.jaxlib_knows_the_option(), reason='this jaxlib keeps jax\'s default kernels')
+@pytest.mark.parametrize('choice, by_ynnpack', [('xla', 'False'), ('ynnpack', 'True')])
+def test_the_choice_reaches_the_compiled_convolution(choice, by_ynnpack):
+  """Before JAX starts its backend, as `deeplearn.main` applies the config's, on this machine's CPU whatever it is."""
+  result = subprocess.run([sys.executable, '-c', COMPILE_A_CONVOLUTION, choice], cwd=ROOT, capture_output=True,
+                          text=True, env=dict(os.environ, XLA_FLAGS=xla_flags(), JAX_ENABLE_COMPILATION_CACHE='false'),
+                          timeout=120)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.splitlines()[-1] == by_ynnpack

@@ -42,6 +42,10 @@ def base_config() -> ml_collections.ConfigDict:
   # devices; 0: JAX's default (one). Per config, as measured on a 2-core CPU (docs/results.md); accelerators
   # ignore it.
   config.cpu_devices = 0
+  # Which kernels XLA:CPU computes convolutions with: 'xla' (its own), 'ynnpack' (YNNPACK's), or 'auto' (its own
+  # on x86 CPUs without AVX-512, YNNPACK's elsewhere), as measured per config (`core/xla_cpu.py`); accelerators
+  # ignore it.
+  config.cpu_convolutions = 'auto'
   return config
 
 

@@ -34,11 +34,11 @@ def use_convolutions(choice: str = 'auto') -> None:
   'xla' asks for XLA:CPU's own, 'ynnpack' for YNNPACK's (jax 0.10's default), and 'auto' for XLA's own on x86
   CPUs without AVX-512 and YNNPACK's elsewhere. Which is faster depends on the CPU and the model: on a 2-core
   AVX2 CPU XLA's own ran the DCGAN's, the MNIST CNN's and the age ResNet's steps 25-29% faster; on a 2-core
-  AVX-512 CPU they ran the DCGAN's 16-20% faster and the age notebook's CNN's 30% slower (docs/results.md), so a
-  config may choose. Importing `deeplearn` applies 'auto'; `deeplearn.main` then applies the config's. XLA reads
-  `XLA_FLAGS` when JAX starts its CPU backend, so this must run before that (tested). `XLA_FLAGS` that named the option when the
-  process started win, and jaxlib releases other than `KNOWN_TO_JAXLIB` keep jax's default (the option is
-  experimental). Accelerators ignore it.
+  AVX-512 CPU they ran the DCGAN's 16-20% faster and the age notebook's CNN's 24% slower (docs/results.md), so a
+  config may choose. Importing `deeplearn` applies 'auto'; `deeplearn.main` and `deeplearn.bench` then apply the
+  config's. XLA reads `XLA_FLAGS` when JAX starts its CPU backend, so this must run before that (tested).
+  `XLA_FLAGS` that named the option when the process started win, and jaxlib releases other than `KNOWN_TO_JAXLIB`
+  keep jax's default (the option is experimental). Accelerators ignore it.
   """
   if choice not in CHOICES:
     raise UserError(f'config.cpu_convolutions={choice!r} is not one of {CHOICES}; set --config.cpu_convolutions '

@@ -15,8 +15,8 @@ CONFIG_FILE = 'config.json'
 STARTS_FILE = 'starts.jsonl'  # One line per start of the run: when, and the config it was started with.
 # Fields a run may change between starts: how long it trains, how often it reports, where data lives, how a
 # step computes the same values (`recompute_steps`, `cpu_devices`, `cpu_convolutions`), and the split scored once
-# at the end (a finished run started again with `test_split` set scores it, and trains no further). Everything else shapes the
-# model, its state or its data, and a changed value would not continue the run.
+# at the end (a finished run started again with `test_split` set scores it, and trains no further). Everything
+# else shapes the model, its state or its data, and a changed value would not continue the run.
 CHANGEABLE_FIELDS = {'num_epochs', 'num_train_steps', 'log_every_steps', 'eval_every_steps',
                      'checkpoint_every_steps', 'max_checkpoints_to_keep', 'batches_per_transfer', 'eval_batch_size',
                      'data_dir', 'manual_dir', 'fid_classifier_workdir', 'num_fid_samples', 'test_split',

@@ -1,4 +1,4 @@
-"""Which kernels XLA:CPU computes convolutions with: YNNPACK's (jax's default) or its own (`config.cpu_convolutions`)."""
+"""Which kernels XLA:CPU convolves with: YNNPACK's (jax's default) or its own (`config.cpu_convolutions`)."""
 
 import importlib.metadata
 import os
